@@ -1,0 +1,57 @@
+"""The Flask application factory: the only way an app is made (wsgi.py, tests, CLI)."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import config as settings
+from .errors import register_error_handlers
+from flask_smorest import Api
+
+from .extensions import db
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_path=None)
+    app.config.update(settings.from_environment())
+    app.config.update(
+        API_TITLE="Dibao home-visit verification",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        OPENAPI_REDOC_PATH=None,
+        JSON_AS_ASCII=False,
+    )
+    app.config.update(config or {})
+    if not app.config["SECRET_KEY"]:
+        raise RuntimeError("SECRET_KEY must be set outside development (see docs/deployment.md).")
+    app.json.ensure_ascii = False
+    Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    if app.config["TRUSTED_PROXIES"]:
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
+
+    db.init_app(app)
+    register_error_handlers(app)
+
+    from .openrosa import bp as openrosa_bp
+
+    app.register_blueprint(openrosa_bp)
+    app.register_blueprint(openrosa_bp, url_prefix="/key/<token>", name="openrosa_key")
+
+    from .api import register_api
+
+    register_api(Api(app))
+
+    from .cli import register_cli
+
+    register_cli(app)
+    return app

@@ -1,0 +1,46 @@
+"""Areas: the county's tree of townships and villages."""
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
+from ..extensions import commit, db
+from ..models import AREA_LEVELS, Area
+from ..services.areas import areas_in_reach, create_area
+from .auth import api_user, require_role
+
+blp = Blueprint("areas", __name__, description="Counties, townships, villages and communities")
+
+
+class AreaSchema(Schema):
+    code = fields.String(required=True, metadata={"description": "Statistical division code: 6, 9 or 12 digits"})
+    name = fields.String(required=True)
+    level = fields.String(required=True, validate=validate.OneOf(AREA_LEVELS))
+    parent_code = fields.String(load_default=None, attribute="parent.code")
+
+
+class AreaCreateSchema(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    level = fields.String(required=True, validate=validate.OneOf(AREA_LEVELS))
+    parent_code = fields.String(load_default=None)
+
+
+@blp.route("")
+class Areas(MethodView):
+    @blp.response(200, AreaSchema(many=True))
+    def get(self):
+        """Areas the caller answers for (all areas for an admin)."""
+        user = api_user()
+        if user.role == "admin":
+            return db.session.scalars(select(Area).order_by(Area.code)).all()
+        return areas_in_reach(db.session, user)
+
+    @blp.arguments(AreaCreateSchema)
+    @blp.response(201, AreaSchema)
+    def post(self, data):
+        """Add an area (admin)."""
+        require_role("admin")
+        area = create_area(db.session, **data)
+        commit()
+        return area

@@ -1,0 +1,31 @@
+"""Who is calling the JSON API, and what their role lets them do."""
+from __future__ import annotations
+
+from flask import g, request
+
+from ..errors import Forbidden, Unauthenticated
+from ..extensions import db
+from ..models import User
+from ..openrosa.auth import require_secure_transport
+from ..services.users import authenticate
+
+
+def api_user() -> User:
+    """HTTP Basic with the user's password, over HTTPS outside development."""
+    if "api_user" not in g:
+        require_secure_transport()
+        credentials = request.authorization
+        if credentials is None or credentials.type != "basic":
+            raise Unauthenticated("Sign in with HTTP Basic (username and password).")
+        user = authenticate(db.session, credentials.username or "", credentials.password or "")
+        if user is None:
+            raise Unauthenticated("Wrong username or password.")
+        g.api_user = user
+    return g.api_user
+
+
+def require_role(*roles: str) -> User:
+    user = api_user()
+    if user.role not in roles:
+        raise Forbidden(f"This needs the role {' or '.join(roles)}; you are {user.role}.")
+    return user

@@ -1,0 +1,78 @@
+"""Household cases within the caller's areas; ID numbers are masked."""
+from flask.views import MethodView
+from flask_smorest import Blueprint, Page
+from marshmallow import Schema, fields
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import CASE_STATUSES
+from ..services.cases import case_in_reach, cases_in_reach
+from ..services.idnumbers import mask_id_number
+from .auth import api_user
+
+blp = Blueprint("cases", __name__, description="Household cases (一户一档)")
+
+
+class MemberSchema(Schema):
+    name = fields.String()
+    relation = fields.String()
+    sex = fields.String()
+    birth_date = fields.Date()
+    id_number = fields.Function(lambda member: mask_id_number(member.id_number),
+                                metadata={"description": "Masked: region code and last four digits"})
+    disability_grade = fields.Integer(allow_none=True)
+    work_capacity = fields.String(allow_none=True)
+
+
+class CaseSummarySchema(Schema):
+    case_number = fields.String()
+    village_code = fields.String(attribute="village.code")
+    village = fields.String(attribute="village.name")
+    head_name = fields.String()
+    address = fields.String()
+    residence = fields.String()
+    category = fields.String(allow_none=True)
+    status = fields.String()
+    latitude = fields.Float(allow_none=True)
+    longitude = fields.Float(allow_none=True)
+    next_visit_due = fields.Date(allow_none=True)
+
+
+class CaseSchema(CaseSummarySchema):
+    members = fields.List(fields.Nested(MemberSchema))
+
+
+class CaseQuerySchema(Schema):
+    village = fields.String(metadata={"description": "Village code"})
+    status = fields.String(validate=lambda s: s in CASE_STATUSES)
+
+
+class SqlPage(Page):
+    """Paginates a select() in the database, not in memory."""
+
+    @property
+    def items(self):
+        return db.session.scalars(self.collection.offset(self.page_params.first_item).limit(self.page_params.page_size)).all()
+
+    @property
+    def item_count(self):
+        return db.session.scalar(select(func.count()).select_from(self.collection.order_by(None).subquery()))
+
+
+@blp.route("")
+class Cases(MethodView):
+    @blp.arguments(CaseQuerySchema, location="query")
+    @blp.response(200, CaseSummarySchema(many=True))
+    @blp.paginate(SqlPage)
+    def get(self, query):
+        """Households in the caller's areas, by case number."""
+        return cases_in_reach(db.session, api_user(), village_code=query.get("village"), status=query.get("status"))
+
+
+@blp.route("/<case_number>")
+class CaseItem(MethodView):
+    @blp.response(200, CaseSchema)
+    @blp.alt_response(404, description="No such household in your areas")
+    def get(self, case_number):
+        """One household with its members (404 outside your areas, so case numbers do not leak)."""
+        return case_in_reach(db.session, api_user(), case_number)

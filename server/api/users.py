@@ -1,0 +1,92 @@
+"""Staff accounts and their phone tokens with the Collect settings QR code."""
+import base64
+
+from flask import current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
+from ..errors import Forbidden
+from ..extensions import commit, db
+from ..models import ROLES, User
+from ..services.phone import collect_settings, phone_server_url, qr_png, settings_qr_payload
+from ..services.users import create_user, issue_phone_token, revoke_phone_token, user_by_username
+from .auth import api_user, require_role
+
+blp = Blueprint("users", __name__, description="Staff accounts and phone tokens")
+
+
+class UserSchema(Schema):
+    username = fields.String(required=True)
+    full_name = fields.String()
+    role = fields.String(validate=validate.OneOf(ROLES))
+    is_active = fields.Boolean(dump_only=True)
+    area_codes = fields.Method("_area_codes", dump_only=True)
+
+    def _area_codes(self, user):
+        return [area.code for area in user.areas]
+
+
+class UserCreateSchema(Schema):
+    username = fields.String(required=True)
+    full_name = fields.String(load_default="")
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=4, max=256))
+    area_codes = fields.List(fields.String(), load_default=list)
+
+
+class PhoneTokenSchema(Schema):
+    username = fields.String()
+    token = fields.String(metadata={"description": "Shown once; only its hash is kept"})
+    server_url = fields.String(metadata={"description": "What the phone uses as its server URL"})
+    qr_payload = fields.String(metadata={"description": "Collect settings: zlib-compressed, base64 JSON"})
+    qr_png = fields.String(metadata={"description": "data:image/png;base64,… of the QR code"})
+
+
+def _self_or_admin(username: str) -> User:
+    caller = api_user()
+    if caller.role != "admin" and caller.username != username:
+        raise Forbidden("Only an administrator manages other people's phones.")
+    return user_by_username(db.session, username)
+
+
+@blp.route("")
+class Users(MethodView):
+    @blp.response(200, UserSchema(many=True))
+    def get(self):
+        """All staff accounts (admin)."""
+        require_role("admin")
+        return db.session.scalars(select(User).order_by(User.username)).all()
+
+    @blp.arguments(UserCreateSchema)
+    @blp.response(201, UserSchema)
+    def post(self, data):
+        """Create a staff account (admin)."""
+        require_role("admin")
+        user = create_user(db.session, **data)
+        commit()
+        return user
+
+
+@blp.route("/<username>/phone-token")
+class PhoneToken(MethodView):
+    @blp.response(201, PhoneTokenSchema)
+    def post(self, username):
+        """Issue a new phone token (revoking the old one); returns the URL and the QR code once."""
+        user = _self_or_admin(username)
+        token = issue_phone_token(db.session, user)
+        commit()
+        base = current_app.config["PUBLIC_BASE_URL"] or request.host_url
+        url = phone_server_url(base, token)
+        payload = settings_qr_payload(collect_settings(url, current_app.config["PROJECT_NAME"], user.username))
+        png = base64.b64encode(qr_png(payload)).decode("ascii")
+        return {"username": user.username, "token": token, "server_url": url, "qr_payload": payload,
+                "qr_png": f"data:image/png;base64,{png}"}
+
+    @blp.response(204)
+    def delete(self, username):
+        """Revoke the phone token (a lost phone): the phone gets 401 from then on."""
+        user = _self_or_admin(username)
+        revoke_phone_token(db.session, user)
+        commit()

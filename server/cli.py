@@ -1,0 +1,199 @@
+"""`flask` commands for administrators: thin wrappers around the services."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from alembic import command
+from alembic.config import Config
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from .config import PROJECT_ROOT
+from .errors import DomainError
+from .extensions import commit, db
+from .services import demo, forms, roster
+from .services.areas import create_area
+from .services.phone import collect_settings, phone_server_url, qr_png, qr_terminal, settings_qr_payload
+from .services.users import create_user, issue_phone_token, revoke_phone_token, user_by_username
+
+
+def alembic_config(url: str) -> Config:
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade_database(url: str) -> None:
+    command.upgrade(alembic_config(url), "head")
+
+
+def _fail_on_domain_errors(function):
+    """Show a domain error as a one-line message and a non-zero exit, not a traceback."""
+
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except DomainError as error:
+            raise click.ClickException(error.message) from None
+
+    wrapper.__name__ = function.__name__
+    wrapper.__doc__ = function.__doc__
+    return wrapper
+
+
+def _base_url() -> str:
+    import os
+
+    config_url = current_app.config["PUBLIC_BASE_URL"]
+    if config_url:
+        return config_url
+    return f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
+
+
+def _show_phone_setup(username: str, token: str, png: Path | None = None) -> None:
+    url = phone_server_url(_base_url(), token)
+    payload = settings_qr_payload(collect_settings(url, current_app.config["PROJECT_NAME"], username))
+    click.echo(f"Server URL for {username}'s phone (shown once, keep it secret):\n  {url}")
+    click.echo("Scan this with ODK Collect or KoboCollect (Project → Add project → Scan QR code):")
+    click.echo(qr_terminal(payload))
+    if png:
+        png.write_bytes(qr_png(payload))
+        click.echo(f"QR code saved to {png}")
+
+
+db_cli = AppGroup("db", help="The database schema (Alembic migrations).")
+areas_cli = AppGroup("areas", help="Counties, townships, villages and communities.")
+users_cli = AppGroup("users", help="Staff accounts and phone tokens.")
+households_cli = AppGroup("households", help="Household cases.")
+forms_cli = AppGroup("forms", help="Questionnaires (XLSForm) published to phones.")
+
+
+@db_cli.command("upgrade")
+def db_upgrade():
+    """Apply every migration not yet applied."""
+    upgrade_database(current_app.config["DATABASE_URL"])
+    click.echo("database is at the newest schema")
+
+
+@areas_cli.command("create")
+@click.argument("code")
+@click.argument("name")
+@click.option("--level", type=click.Choice(["county", "township", "village"]), required=True)
+@click.option("--parent", "parent_code", help="Code of the county or township above it.")
+@_fail_on_domain_errors
+def areas_create(code, name, level, parent_code):
+    """Add an area (codes: county 6 digits, township 9, village/community 12)."""
+    area = create_area(db.session, code=code, name=name, level=level, parent_code=parent_code)
+    commit()
+    click.echo(f"created {area.level} {area.code} {area.name}")
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["admin", "county", "supervisor", "caseworker"]), required=True)
+@click.option("--area", "area_codes", multiple=True, help="Area code; repeat for several areas.")
+@click.option("--full-name", default="")
+@click.password_option()
+@_fail_on_domain_errors
+def users_create(username, role, area_codes, full_name, password):
+    """Create a staff account."""
+    user = create_user(db.session, username=username, password=password, role=role, area_codes=list(area_codes), full_name=full_name)
+    commit()
+    click.echo(f"created {user.role} {user.username}")
+
+
+@users_cli.command("phone-token")
+@click.argument("username")
+@click.option("--png", type=click.Path(dir_okay=False, path_type=Path), help="Also save the QR code as a PNG.")
+@_fail_on_domain_errors
+def users_phone_token(username, png):
+    """Issue a new phone token (revoking the old one) and show the phone's URL and QR code."""
+    user = user_by_username(db.session, username)
+    token = issue_phone_token(db.session, user)
+    commit()
+    _show_phone_setup(user.username, token, png)
+
+
+@users_cli.command("revoke-token")
+@click.argument("username")
+@_fail_on_domain_errors
+def users_revoke_token(username):
+    """Revoke a user's phone token (a lost phone): the phone gets 401 from then on."""
+    revoked = revoke_phone_token(db.session, user_by_username(db.session, username))
+    commit()
+    click.echo("token revoked" if revoked else "no live token to revoke")
+
+
+@households_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--skip-bad", is_flag=True, help="Import the good households even if some rows are bad.")
+@_fail_on_domain_errors
+def households_import(path, skip_bad):
+    """Import a household roster (CSV or XLSX, one row per member); see docs/import.md."""
+    rows = roster.read_roster(path)
+    with click.progressbar(length=len(rows), label="checking and importing", file=click.get_text_stream("stderr")) as bar:
+        report = roster.import_roster(db.session, rows, skip_bad=skip_bad, progress=bar.update)
+    for line, message in report.errors:
+        click.echo(f"line {line}: {message}", err=True)
+    if not report.imported:
+        db.session.rollback()
+        raise click.ClickException(
+            f"{len(report.errors)} error(s); nothing was imported. Fix the file, or use --skip-bad to import the good households."
+        )
+    commit()
+    click.echo(f"imported {report.households} households with {report.members} members"
+               + (f"; skipped {report.skipped_households} households with errors" if report.skipped_households else ""))
+
+
+@forms_cli.command("publish")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_fail_on_domain_errors
+def forms_publish(path):
+    """Publish a new version of a form from its XLSForm (pyxform + ODK Validate)."""
+    version = forms.publish(db.session, path.read_bytes(), path.name, validate=current_app.config["ODK_VALIDATE"])
+    commit()
+    click.echo(f"published {version.form.form_id} version {version.version} (md5 {version.md5})")
+
+
+@forms_cli.command("publish-all")
+@click.option("--dir", "folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@_fail_on_domain_errors
+def forms_publish_all(folder):
+    """Publish every form in forms/ whose version is not yet published."""
+    folder = folder or Path(current_app.config["FORMS_DIR"])
+    report = forms.publish_directory(db.session, folder, validate=current_app.config["ODK_VALIDATE"])
+    commit()
+    for filename, label, what in report:
+        click.echo(f"{what:>9}  {label}  ({filename})")
+
+
+@forms_cli.command("list")
+def forms_list():
+    """The newest version of each form and who receives it."""
+    for form, version in forms.current_versions(db.session):
+        click.echo(f"{form.form_id:<24} {version.version:<12} md5:{version.md5}  {','.join(form.roles)}  {version.title}")
+
+
+@click.command("dev-setup")
+@_fail_on_domain_errors
+def dev_setup():
+    """Development start-up: migrate, publish forms, seed the demo county, show the demo phone QR."""
+    upgrade_database(current_app.config["DATABASE_URL"])
+    for filename, label, what in forms.publish_directory(db.session, Path(current_app.config["FORMS_DIR"])):
+        click.echo(f"form {what}: {label}")
+    if demo.is_empty(db.session):
+        demo.seed_demo(db.session)
+        click.echo("seeded the demo county 青山县 (users demo-admin, demo-supervisor, demo-caseworker; password demo)")
+    commit()
+    if current_app.config["DEVELOPMENT"]:
+        user, token = demo.demo_caseworker_token(db.session, Path(current_app.config["INSTANCE_DIR"]))
+        commit()
+        _show_phone_setup(user.username, token)
+
+
+def register_cli(app: Flask) -> None:
+    for group in (db_cli, areas_cli, users_cli, households_cli, forms_cli):
+        app.cli.add_command(group)
+    app.cli.add_command(dev_setup)

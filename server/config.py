@@ -1,0 +1,48 @@
+"""Settings from the environment, each with one documented default (see docs/deployment.md)."""
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return default if value in (None, "") else int(value)
+
+
+def from_environment() -> dict:
+    """Read the configuration once; create_app(config=...) overrides any key."""
+    development = _bool("DEVELOPMENT", False)
+    instance = Path(os.environ.get("INSTANCE_DIR", PROJECT_ROOT / "instance"))
+    return {
+        # Development mode allows plain HTTP for passwords and tokens and prints demo helpers.
+        "DEVELOPMENT": development,
+        # SQLAlchemy URL; default is an embedded SQLite file in the instance folder.
+        "DATABASE_URL": os.environ.get("DATABASE_URL", f"sqlite:///{instance / 'dibao.sqlite3'}"),
+        "INSTANCE_DIR": str(instance),
+        # Where photos and signatures are stored (local storage backend).
+        "MEDIA_DIR": os.environ.get("MEDIA_DIR", str(PROJECT_ROOT / "media")),
+        # Where the XLSForm sources published by `flask forms publish-all` live.
+        "FORMS_DIR": os.environ.get("FORMS_DIR", str(PROJECT_ROOT / "forms")),
+        # Flask's secret, used for sessions of the supervisor pages. Must be set in production.
+        "SECRET_KEY": os.environ.get("SECRET_KEY", "development-only-secret" if development else ""),
+        # Public base URL phones use (e.g. https://dibao.example.gov.cn); empty = from the request.
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "").rstrip("/"),
+        # Number of reverse proxies in front of us whose X-Forwarded-* headers are trusted.
+        "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
+        # Largest submission body a phone may send; Collect splits uploads above it.
+        "OPENROSA_ACCEPT_CONTENT_LENGTH": _int("OPENROSA_ACCEPT_CONTENT_LENGTH", 50 * 1024 * 1024),
+        # Largest XLSForm upload accepted for publishing.
+        "MAX_XLSFORM_BYTES": _int("MAX_XLSFORM_BYTES", 5 * 1024 * 1024),
+        # Run ODK Validate (Java) on every publish. Never turn off in production.
+        "ODK_VALIDATE": _bool("ODK_VALIDATE", True),
+        # Name the phones show for this server's project.
+        "PROJECT_NAME": os.environ.get("PROJECT_NAME", "低保入户核查"),
+    }

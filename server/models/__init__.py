@@ -1,0 +1,12 @@
+"""All models, imported here so Alembic and the app see one metadata."""
+from .areas import AREA_LEVELS, Area
+from .base import Base, utcnow
+from .cases import CASE_STATUSES, CATEGORIES, RELATIONS, RESIDENCES, SEXES, WORK_CAPACITIES, Household, Member
+from .forms import Form, FormVersion
+from .users import ROLES, PhoneToken, User, user_areas
+
+__all__ = [
+    "AREA_LEVELS", "Area", "Base", "utcnow", "CASE_STATUSES", "CATEGORIES", "RELATIONS", "RESIDENCES",
+    "SEXES", "WORK_CAPACITIES", "Household", "Member", "Form", "FormVersion", "ROLES", "PhoneToken",
+    "User", "user_areas",
+]

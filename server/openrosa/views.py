@@ -1,0 +1,121 @@
+"""formList, form download, manifest and media download for phones."""
+from __future__ import annotations
+
+import hashlib
+
+from flask import Response, current_app, g, request, url_for
+from werkzeug.http import http_date
+
+from ..errors import DomainError, NotFound, is_phone_request
+from ..extensions import db
+from ..services import cases as case_service
+from ..services import forms as form_service
+from . import bp
+from . import xml as render
+from .auth import authenticate_phone
+
+OPENROSA_VERSION = "1.0"
+
+# Each generated manifest file, made for the caller.
+MEDIA_BUILDERS = {
+    "cases.csv": case_service.cases_csv,
+    "villages.csv": case_service.villages_csv,
+}
+
+
+@bp.url_value_preprocessor
+def take_token(endpoint, values) -> None:
+    g.phone_token = values.pop("token", None) if values else None
+
+
+@bp.url_defaults
+def keep_token(endpoint, values) -> None:
+    if g.get("phone_token") is not None and current_app.url_map.is_endpoint_expecting(endpoint, "token"):
+        values.setdefault("token", g.phone_token)
+
+
+@bp.before_request
+def check_protocol_and_caller() -> None:
+    if request.headers.get("X-OpenRosa-Version", "").strip() != OPENROSA_VERSION:
+        raise DomainError("This address is for ODK Collect and KoboCollect: send X-OpenRosa-Version: 1.0.")
+    g.user = authenticate_phone()
+
+
+@bp.after_app_request
+def openrosa_headers(response: Response) -> Response:
+    if is_phone_request():
+        response.headers["X-OpenRosa-Version"] = OPENROSA_VERSION
+        response.headers["X-OpenRosa-Accept-Content-Length"] = str(current_app.config["OPENROSA_ACCEPT_CONTENT_LENGTH"])
+        response.headers.setdefault("Date", http_date())
+    return response
+
+
+def _external(endpoint: str, **values) -> str:
+    return url_for(f"{request.blueprint}.{endpoint}", _external=True, **values)
+
+
+def _xml(body: bytes, status: int = 200) -> Response:
+    return Response(body, status=status, content_type=render.XML_CONTENT_TYPE)
+
+
+def _cached(body: bytes, content_type: str, etag: str) -> Response:
+    response = Response(body, content_type=content_type)
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response.make_conditional(request)
+
+
+@bp.get("/formList")
+def form_list():
+    """The forms this caller's role fills, newest version of each."""
+    wanted = request.args.get("formID")
+    entries = [
+        render.FormListEntry(
+            form_id=form.form_id,
+            name=version.title,
+            version=version.version,
+            md5=version.md5,
+            download_url=_external("form_xml", form_id=form.form_id, version=version.version),
+            manifest_url=_external("manifest", form_id=form.form_id) if version.media_files else None,
+        )
+        for form, version in form_service.forms_for_role(db.session, g.user.role)
+        if wanted is None or form.form_id == wanted
+    ]
+    return _xml(render.form_list(entries))
+
+
+def _form_for_caller(form_id: str, version: str | None = None):
+    found = form_service.get_version(db.session, form_id, version)
+    if g.user.role not in found.form.roles:
+        raise NotFound(f"No form {form_id!r} for your role.")
+    return found
+
+
+@bp.get("/forms/<form_id>/versions/<version>/form.xml")
+def form_xml(form_id: str, version: str):
+    """The XForm exactly as formList announced it; older versions stay downloadable."""
+    found = _form_for_caller(form_id, version)
+    return _cached(found.xml, render.XML_CONTENT_TYPE, found.md5)
+
+
+@bp.get("/forms/<form_id>/manifest")
+def manifest(form_id: str):
+    found = _form_for_caller(form_id)
+    entries = [
+        render.MediaEntry(
+            filename=name,
+            md5=hashlib.md5(MEDIA_BUILDERS[name](db.session, g.user)).hexdigest(),
+            download_url=_external("media", form_id=form_id, filename=name),
+        )
+        for name in found.media_files
+    ]
+    return _xml(render.manifest(entries))
+
+
+@bp.get("/forms/<form_id>/media/<filename>")
+def media(form_id: str, filename: str):
+    found = _form_for_caller(form_id)
+    if filename not in found.media_files:
+        raise NotFound(f"Form {form_id!r} has no file {filename!r}.")
+    body = MEDIA_BUILDERS[filename](db.session, g.user)
+    return _cached(body, "text/csv; charset=utf-8", hashlib.md5(body).hexdigest())

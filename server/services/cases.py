@@ -1,0 +1,93 @@
+"""Household cases: reading them within a user's reach and the phone's per-caller lists."""
+from __future__ import annotations
+
+import csv
+import io
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from ..errors import NotFound
+from ..models import Area, Household, User
+from .areas import reach_condition
+
+CASES_CSV_COLUMNS = ("name", "label", "village", "address", "status", "category", "next_due", "latitude", "longitude")
+# Households a caseworker still visits; removed ones leave the phone.
+VISITED_STATUSES = ("applicant", "active", "suspended")
+
+
+def _csv_bytes(header: tuple[str, ...], rows) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def cases_csv(session: Session, user: User) -> bytes:
+    """cases.csv for select_one_from_file: the caller's households, the most urgent first."""
+    query = (
+        select(
+            Household.case_number,
+            Household.head_name,
+            Area.name,
+            Household.address,
+            Household.status,
+            Household.category,
+            Household.next_visit_due,
+            Household.latitude,
+            Household.longitude,
+        )
+        .join(Area, Area.id == Household.village_id)
+        .where(reach_condition(user), Household.status.in_(VISITED_STATUSES))
+        .order_by(Household.next_visit_due.asc().nulls_last(), Household.case_number)
+    )
+    rows = (
+        (
+            number,
+            f"{head} · {village} · {number}",
+            village,
+            address,
+            status,
+            category or "",
+            due.isoformat() if due else "",
+            "" if lat is None else f"{lat:.6f}",
+            "" if lon is None else f"{lon:.6f}",
+        )
+        for number, head, village, address, status, category, due, lat, lon in session.execute(query)
+    )
+    return _csv_bytes(CASES_CSV_COLUMNS, rows)
+
+
+def villages_csv(session: Session, user: User) -> bytes:
+    """villages.csv for village-level records: the caller's villages and communities."""
+    query = select(Area.code, Area.name).where(reach_condition(user), Area.level == "village").order_by(Area.code)
+    return _csv_bytes(("name", "label"), session.execute(query))
+
+
+def cases_in_reach(session: Session, user: User, *, village_code: str | None = None, status: str | None = None):
+    query = (
+        select(Household)
+        .join(Area, Area.id == Household.village_id)
+        .where(reach_condition(user))
+        .options(selectinload(Household.village))
+        .order_by(Household.case_number)
+    )
+    if village_code:
+        query = query.where(Area.code == village_code)
+    if status:
+        query = query.where(Household.status == status)
+    return query
+
+
+def case_in_reach(session: Session, user: User, case_number: str) -> Household:
+    """One household, or NotFound if it does not exist or lies outside the user's reach (no leak)."""
+    household = session.scalar(
+        select(Household)
+        .join(Area, Area.id == Household.village_id)
+        .where(Household.case_number == case_number, reach_condition(user))
+        .options(selectinload(Household.members), selectinload(Household.village))
+    )
+    if household is None:
+        raise NotFound(f"No household {case_number!r} in your areas.")
+    return household

@@ -1,0 +1,99 @@
+"""Staff accounts: creation, password checks (scrypt) and phone tokens."""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..errors import InvalidInput, NotFound
+from ..models import ROLES, PhoneToken, User, utcnow
+from .areas import area_by_code
+
+# A hash to compare against when the user does not exist, so timing does not reveal usernames.
+_DUMMY_HASH = generate_password_hash("not-a-password")
+
+
+def create_user(
+    session: Session, *, username: str, password: str, role: str, area_codes: list[str], full_name: str = ""
+) -> User:
+    username = (username or "").strip()
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{2,64}", username):
+        raise InvalidInput("A username is 2–64 letters, digits, '.', '_' or '-'.")
+    if role not in ROLES:
+        raise InvalidInput(f"Unknown role {role!r}; use one of {', '.join(ROLES)}.")
+    if len(password or "") < 4:
+        raise InvalidInput("A password has at least 4 characters.")
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise InvalidInput(f"The username {username!r} is taken.")
+    if role != "admin" and not area_codes:
+        raise InvalidInput(f"A {role} needs at least one area.")
+    areas = [area_by_code(session, code) for code in area_codes]
+    user = User(
+        username=username,
+        full_name=(full_name or username).strip(),
+        role=role,
+        password_hash=generate_password_hash(password),  # scrypt, salted
+        areas=areas,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def user_by_username(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"No user is called {username!r}.")
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if not check_password_hash(user.password_hash, password) or not user.is_active:
+        return None
+    return user
+
+
+def _token_hash(token: str) -> str:
+    # Tokens are 32 random bytes: a fast hash is enough, no KDF needed to resist guessing.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_phone_token(session: Session, user: User) -> str:
+    """Revoke the user's live token, make a new one and return it; only its hash is kept."""
+    revoke_phone_token(session, user)
+    token = secrets.token_urlsafe(32)
+    session.add(PhoneToken(user_id=user.id, token_hash=_token_hash(token)))
+    session.flush()
+    return token
+
+
+def revoke_phone_token(session: Session, user: User) -> bool:
+    result = session.execute(
+        update(PhoneToken)
+        .where(PhoneToken.user_id == user.id, PhoneToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return result.rowcount > 0
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    if not token or len(token) > 128:
+        return None
+    return session.scalar(
+        select(User)
+        .join(PhoneToken, PhoneToken.user_id == User.id)
+        .where(PhoneToken.token_hash == _token_hash(token), PhoneToken.revoked_at.is_(None), User.is_active)
+    )
+
+
+def has_live_token(session: Session, user: User, token: str) -> bool:
+    found = user_for_token(session, token)
+    return found is not None and found.id == user.id
