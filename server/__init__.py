@@ -34,13 +34,13 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.ensure_ascii = False
     Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
 
     db.init_app(app)
-    register_error_handlers(app)
 
     from .openrosa import bp as openrosa_bp
 
@@ -50,6 +50,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .api import register_api
 
     register_api(Api(app))
+    register_error_handlers(app)  # after flask-smorest's, which it replaces
 
     from .cli import register_cli
 

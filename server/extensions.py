@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask.globals import app_ctx
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
@@ -12,7 +13,10 @@ class Database:
 
     def __init__(self) -> None:
         self.engine: Engine | None = None
-        self.session: scoped_session[Session] = scoped_session(sessionmaker(expire_on_commit=False))
+        # One session per application context: a request's session ends with its request.
+        self.session: scoped_session[Session] = scoped_session(
+            sessionmaker(expire_on_commit=False), scopefunc=_current_app_context
+        )
 
     def init_app(self, app: Flask) -> None:
         self.engine = make_engine(app.config["DATABASE_URL"])
@@ -22,6 +26,13 @@ class Database:
         def remove_session(exc: BaseException | None) -> None:
             # Anything not committed by the view is rolled back here.
             self.session.remove()
+
+
+def _current_app_context():
+    try:
+        return app_ctx._get_current_object()
+    except RuntimeError:  # outside any app context (scripts): one shared session
+        return None
 
 
 def make_engine(url: str) -> Engine:

@@ -19,7 +19,7 @@ from ..models import Form, FormVersion, User
 
 log = logging.getLogger(__name__)
 
-XLSFORM_TYPES = {".xlsx": "xlsx", ".xls": "xls", ".md": "md", ".csv": "csv"}
+XLSFORM_TYPES = (".xlsx", ".xls", ".md", ".csv")
 XFORMS_NS = "http://www.w3.org/2002/xforms"
 HTML_NS = "http://www.w3.org/1999/xhtml"
 
@@ -59,7 +59,7 @@ def compile_xlsform(source: bytes, filename: str) -> CompiledForm:
         raise InvalidInput(f"{filename!r} is not an XLSForm; send .xlsx, .xls, .md or .csv.")
     warnings: list[str] = []
     try:
-        result = convert(xlsform=source, file_type=XLSFORM_TYPES[suffix], warnings=warnings)
+        result = convert(xlsform=source, file_type=suffix, warnings=warnings)
     except PyXFormError as error:
         raise FormInvalid(f"pyxform could not read {filename}: {error}") from None
     except Exception as error:  # pyxform raises plain errors on some broken files

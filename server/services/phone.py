@@ -20,13 +20,11 @@ def collect_settings(server_url: str, project_name: str, username: str) -> dict:
             "server_url": server_url,
             # Keep the phone's forms and household list in step with the server.
             "form_update_mode": "match_exactly",
-            "periodic_form_updates_check": "every_one_hour",
-            # Send finished visits as soon as there is any signal; keep them on the phone after.
+            # Send finished visits as soon as there is any signal.
             "autosend": "wifi_and_cellular",
-            "delete_send": False,
         },
         "admin": {},
-        "project": {"name": f"{project_name} · {username}", "icon": project_name[:1], "color": "#b71c1c"},
+        "project": {"name": f"{project_name} {username}", "icon": project_name[:1], "color": "#b71c1c"},
     }
 
 
