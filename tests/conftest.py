@@ -68,16 +68,16 @@ def app(database_url, tmp_path_factory):
 
 @pytest.fixture
 def session(app):
-    """The test's session, inside a transaction rolled back at the end; requests made by the
-    test join the same transaction through savepoints."""
+    """The test's session, inside a transaction rolled back at the end.
+
+    No app context is pushed for the test itself: each request (and each CLI command) then gets
+    its own app context, `g` and session, as in production, and those sessions join the test's
+    transaction through savepoints on the same connection."""
     connection = db.engine.connect()
     transaction = connection.begin()
     db.session.configure(bind=connection, join_transaction_mode="create_savepoint")
-    context = app.app_context()
-    context.push()
     yield db.session
     db.session.remove()
-    context.pop()
     transaction.rollback()
     connection.close()
     db.session.configure(bind=db.engine)
