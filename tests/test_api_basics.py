@@ -1,0 +1,98 @@
+"""The JSON API: phone tokens with Collect's settings QR, areas, cases within reach, masking."""
+from __future__ import annotations
+
+import base64
+import io
+
+from PIL import Image
+
+from server.services.phone import decode_settings_qr_payload
+
+from .conftest import OPENROSA, basic_auth
+
+
+def test_phone_token_with_qr_png_and_collect_settings(client, make):
+    county = make.county()
+    admin = make.user("admin", password="admin-pass")
+    worker = make.user("caseworker", [county], password="worker-pass")
+    response = client.post(f"/api/v1/users/{worker.username}/phone-token", headers=basic_auth(admin.username, "admin-pass"))
+    assert response.status_code == 201, response.json
+    body = response.json
+    assert body["server_url"] == f"https://dibao.test/key/{body['token']}"
+    settings = decode_settings_qr_payload(body["qr_payload"])
+    assert settings["general"]["server_url"] == body["server_url"]
+    assert "password" not in settings["general"]
+    png = base64.b64decode(body["qr_png"].removeprefix("data:image/png;base64,"))
+    image = Image.open(io.BytesIO(png))
+    assert image.format == "PNG" and image.width >= 200
+
+    # The token works on the phone protocol, and only its hash is stored.
+    assert client.get(f"/key/{body['token']}/formList", headers=OPENROSA).status_code == 200
+    revoked = client.delete(f"/api/v1/users/{worker.username}/phone-token", headers=basic_auth(admin.username, "admin-pass"))
+    assert revoked.status_code == 204
+    assert client.get(f"/key/{body['token']}/formList", headers=OPENROSA).status_code == 401
+
+
+def test_users_manage_only_their_own_phone(client, make):
+    county = make.county()
+    one = make.user("caseworker", [county], password="pw-one")
+    other = make.user("caseworker", [county], password="pw-two")
+    assert client.post(f"/api/v1/users/{one.username}/phone-token", headers=basic_auth(one.username, "pw-one")).status_code == 201
+    assert client.post(f"/api/v1/users/{other.username}/phone-token", headers=basic_auth(one.username, "pw-one")).status_code == 403
+
+
+def test_api_needs_credentials_and_https(client, app, make):
+    from .conftest import site_client
+
+    county = make.county()
+    make.user("caseworker", [county], username="worker-x", password="pw-x")
+    assert client.get("/api/v1/cases").status_code == 401
+    assert client.get("/api/v1/cases", headers=basic_auth("worker-x", "wrong")).status_code == 401
+    plain = site_client(app, "http://dibao.test")
+    response = plain.get("/api/v1/cases", headers=basic_auth("worker-x", "pw-x"))
+    assert response.status_code == 403 and response.json["code"] == "https_required"
+
+
+def test_cases_within_reach_with_masked_id_numbers(client, make):
+    county = make.county()
+    township = make.township(county)
+    east, west = make.village(township, "001", "东村"), make.village(township, "002", "西村")
+    worker = make.user("caseworker", [east], password="pw-1")
+    mine, theirs = make.household(east), make.household(west)
+    listed = client.get("/api/v1/cases", headers=basic_auth(worker.username, "pw-1"))
+    assert [c["case_number"] for c in listed.json] == [mine.case_number]
+    assert listed.headers["X-Pagination"]
+
+    one = client.get(f"/api/v1/cases/{mine.case_number}", headers=basic_auth(worker.username, "pw-1")).json
+    full = mine.members[0].id_number
+    assert one["members"][0]["id_number"] == full[:6] + "********" + full[-4:]
+    assert full not in client.get(f"/api/v1/cases/{mine.case_number}", headers=basic_auth(worker.username, "pw-1")).text
+
+    # Outside the caller's reach a case does not exist (404, not 403).
+    hidden = client.get(f"/api/v1/cases/{theirs.case_number}", headers=basic_auth(worker.username, "pw-1"))
+    missing = client.get("/api/v1/cases/000000000000", headers=basic_auth(worker.username, "pw-1"))
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json["message"].replace(theirs.case_number, "X") == missing.json["message"].replace("000000000000", "X")
+
+
+def test_areas_api(client, make):
+    county = make.county()
+    township = make.township(county)
+    make.village(township)
+    admin = make.user("admin", password="admin-pw")
+    worker = make.user("caseworker", [township], password="pw-1")
+    assert [a["level"] for a in client.get("/api/v1/areas", headers=basic_auth(worker.username, "pw-1")).json] == ["township", "village"]
+    created = client.post("/api/v1/areas", json={"code": township.code + "009", "name": "新村", "level": "village",
+                                                  "parent_code": township.code}, headers=basic_auth(admin.username, "admin-pw"))
+    assert created.status_code == 201 and created.json["parent_code"] == township.code
+    bad = client.post("/api/v1/areas", json={"code": "12", "name": "x", "level": "village", "parent_code": township.code},
+                      headers=basic_auth(admin.username, "admin-pw"))
+    assert bad.status_code == 400 and "12 digits" in bad.json["message"]
+    refused = client.post("/api/v1/areas", json={"code": township.code + "010", "name": "y", "level": "village",
+                                                 "parent_code": township.code}, headers=basic_auth(worker.username, "pw-1"))
+    assert refused.status_code == 403
+
+
+def test_openapi_document(client):
+    spec = client.get("/api/v1/openapi.json").json
+    assert "/api/v1/forms" in spec["paths"] and "/api/v1/users/{username}/phone-token" in spec["paths"]
