@@ -11,15 +11,19 @@ from ..models import AREA_LEVELS, Area, User
 from ..models.areas import CODE_LENGTH
 
 PARENT_LEVEL = {"township": "county", "village": "township"}
+NAME_LENGTH = 100  # the column's length; PostgreSQL refuses longer values with a DataError
 
 
 def create_area(session: Session, *, code: str, name: str, level: str, parent_code: str | None = None) -> Area:
     """Add an area under its parent; codes follow the statistical division scheme (6/9/12 digits)."""
     code, name = (code or "").strip(), (name or "").strip()
+    parent_code = (parent_code or "").strip() or None
     if level not in AREA_LEVELS:
         raise InvalidInput(f"Unknown area level {level!r}; use one of {', '.join(AREA_LEVELS)}.")
     if not name:
         raise InvalidInput("An area needs a name.")
+    if len(name) > NAME_LENGTH:
+        raise InvalidInput(f"An area's name has at most {NAME_LENGTH} characters.")
     if not re.fullmatch(r"[0-9]+", code) or len(code) != CODE_LENGTH[level]:
         raise InvalidInput(f"A {level} code has {CODE_LENGTH[level]} digits; got {code!r}.")
     parent = None

@@ -15,6 +15,7 @@ from .areas import area_by_code
 
 # A hash to compare against when the user does not exist, so timing does not reveal usernames.
 _DUMMY_HASH = generate_password_hash("not-a-password")
+FULL_NAME_LENGTH = 100  # the column's length; PostgreSQL refuses longer values with a DataError
 
 
 def create_user(
@@ -27,14 +28,19 @@ def create_user(
         raise InvalidInput(f"Unknown role {role!r}; use one of {', '.join(ROLES)}.")
     if len(password or "") < 4:
         raise InvalidInput("A password has at least 4 characters.")
+    full_name = (full_name or username).strip()
+    if len(full_name) > FULL_NAME_LENGTH:
+        raise InvalidInput(f"A full name has at most {FULL_NAME_LENGTH} characters.")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise InvalidInput(f"The username {username!r} is taken.")
     if role != "admin" and not area_codes:
         raise InvalidInput(f"A {role} needs at least one area.")
-    areas = [area_by_code(session, code) for code in area_codes]
+    # The same code given twice would insert the same (user, area) pair twice.
+    areas = sorted({area.id: area for area in (area_by_code(session, code) for code in area_codes)}.values(),
+                   key=lambda area: area.code)
     user = User(
         username=username,
-        full_name=(full_name or username).strip(),
+        full_name=full_name,
         role=role,
         password_hash=generate_password_hash(password),  # scrypt, salted
         areas=areas,
