@@ -1,0 +1,111 @@
+"""Submissions from phones: each logical submission, its versions (edits), attachments and flags."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, utcnow
+from .cases import Household
+from .forms import Form, FormVersion
+from .users import User
+
+
+class Submission(Base):
+    """One filled form (a visit, a signed book ...), named by the instanceID it was first sent with."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (UniqueConstraint("form_pk", "instance_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    form_pk: Mapped[int] = mapped_column(ForeignKey("forms.id", ondelete="RESTRICT"))
+    instance_id: Mapped[str] = mapped_column(String(255))
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id", ondelete="RESTRICT"), index=True)
+    submitted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    form: Mapped[Form] = relationship()
+    household: Mapped[Household | None] = relationship()
+    submitted_by: Mapped[User] = relationship()
+    versions: Mapped[list[SubmissionVersion]] = relationship(back_populates="submission", order_by="SubmissionVersion.id")
+
+
+class SubmissionVersion(Base):
+    """The XML exactly as received. An edit (meta/deprecatedID) adds a version; none is replaced."""
+
+    __tablename__ = "submission_versions"
+    __table_args__ = (
+        # Idempotency is a constraint: one instanceID per form, whatever the race.
+        UniqueConstraint("form_pk", "instance_id"),
+        Index("uq_submission_versions_current", "submission_id", unique=True,
+              sqlite_where=text("is_current"), postgresql_where=text("is_current")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="RESTRICT"), index=True)
+    form_pk: Mapped[int] = mapped_column(ForeignKey("forms.id", ondelete="RESTRICT"))
+    form_version_id: Mapped[int] = mapped_column(ForeignKey("form_versions.id", ondelete="RESTRICT"), index=True)
+    instance_id: Mapped[str] = mapped_column(String(255))
+    deprecated_id: Mapped[str | None] = mapped_column(String(255))
+    xml: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    xml_sha256: Mapped[str] = mapped_column(String(64))
+    is_current: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_complete: Mapped[bool] = mapped_column(Boolean, default=True)
+    submitted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The visit's own geopoint and time span, read from the XML for checks and maps.
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    accuracy: Mapped[float | None] = mapped_column(Float)
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+
+    submission: Mapped[Submission] = relationship(back_populates="versions")
+    form_version: Mapped[FormVersion] = relationship()
+    submitted_by: Mapped[User] = relationship()
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="version", order_by="Attachment.filename")
+    flags: Mapped[list[Flag]] = relationship(back_populates="version", order_by="Flag.id")
+
+
+class Attachment(Base):
+    """A file the XML names. sha256 is NULL until the file has arrived (an incomplete submission)."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (UniqueConstraint("version_id", "filename"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("submission_versions.id", ondelete="RESTRICT"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    field: Mapped[str] = mapped_column(String(255))  # the question's path, e.g. sights/sight_head_photo
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    size: Mapped[int | None] = mapped_column(Integer)
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    received_at: Mapped[datetime | None]
+    # For photos and signatures: what the image says about itself.
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    taken_at: Mapped[datetime | None]
+    exif_latitude: Mapped[float | None] = mapped_column(Float)
+    exif_longitude: Mapped[float | None] = mapped_column(Float)
+    camera: Mapped[str | None] = mapped_column(String(255))
+    phash: Mapped[str | None] = mapped_column(String(16), index=True)
+    thumbnail_sha256: Mapped[str | None] = mapped_column(String(64))
+
+    version: Mapped[SubmissionVersion] = relationship(back_populates="attachments")
+
+
+class Flag(Base):
+    """A check that found something to look at, with its figures, explained in words."""
+
+    __tablename__ = "flags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("submission_versions.id", ondelete="RESTRICT"), index=True)
+    code: Mapped[str] = mapped_column(String(50))
+    severity: Mapped[str] = mapped_column(String(10), default="warning")
+    message: Mapped[str] = mapped_column(Text)
+    figures: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    version: Mapped[SubmissionVersion] = relationship(back_populates="flags")

@@ -1,0 +1,127 @@
+"""Local-folder storage (the default, media/): files at media/ab/cd/<sha256>, staging in media/.staging."""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+
+class StagedFile:
+    """A temporary file being written, hashed as it is written (Werkzeug writes uploads into it)."""
+
+    def __init__(self, folder: Path) -> None:
+        handle, name = tempfile.mkstemp(dir=folder, prefix="upload-")
+        self.path = Path(name)
+        self._file = os.fdopen(handle, "w+b")
+        self._hash = hashlib.sha256()
+        self.size = 0
+
+    # The file-like methods Werkzeug's form parser and FileStorage use.
+    def write(self, data: bytes) -> int:
+        self._hash.update(data)
+        self.size += len(data)
+        return self._file.write(data)
+
+    def read(self, *args) -> bytes:
+        return self._file.read(*args)
+
+    def seek(self, *args) -> int:
+        return self._file.seek(*args)
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+    def flush(self) -> None:
+        self._file.flush()
+
+    def readable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    @property
+    def sha256(self) -> str:
+        return self._hash.hexdigest()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def discard(self) -> None:
+        self._file.close()
+        self.path.unlink(missing_ok=True)
+
+
+class LocalStorage:
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root = Path(root)
+        self.staging = self.root / ".staging"
+        self.staging.mkdir(parents=True, exist_ok=True)
+
+    def stage(self) -> StagedFile:
+        return StagedFile(self.staging)
+
+    def stage_bytes(self, data: bytes) -> StagedFile:
+        staged = self.stage()
+        staged.write(data)
+        return staged
+
+    def path_of(self, sha256: str) -> Path:
+        if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+            raise ValueError("not a SHA-256 hex digest")
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def commit(self, staged: StagedFile) -> str:
+        """Make the staged bytes durable under their hash; identical bytes already stored are kept."""
+        staged.flush()
+        os.fsync(staged._file.fileno())
+        staged.close()
+        target = self.path_of(staged.sha256)
+        if target.exists():
+            staged.path.unlink(missing_ok=True)
+            return staged.sha256
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged.path, target)
+        _fsync_directory(target.parent)
+        return staged.sha256
+
+    def exists(self, sha256: str) -> bool:
+        return self.path_of(sha256).exists()
+
+    def open(self, sha256: str) -> BinaryIO:
+        return open(self.path_of(sha256), "rb")
+
+    def keys(self) -> Iterator[str]:
+        for path in self.root.glob("??/??/*"):
+            if len(path.name) == 64:
+                yield path.name
+
+    def delete(self, sha256: str) -> None:
+        self.path_of(sha256).unlink(missing_ok=True)
+
+    def age_seconds(self, sha256: str) -> float:
+        return time.time() - self.path_of(sha256).stat().st_mtime
+
+    def clear_staging(self, older_than_seconds: float) -> int:
+        """Remove staged files left by requests that died (older than any request can take)."""
+        removed = 0
+        for path in self.staging.iterdir():
+            if time.time() - path.stat().st_mtime >= older_than_seconds:
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
+
+def _fsync_directory(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
