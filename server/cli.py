@@ -1,6 +1,7 @@
 """`flask` commands for administrators: thin wrappers around the services."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -132,19 +133,22 @@ def users_revoke_token(username):
 @_fail_on_domain_errors
 def households_import(path, skip_bad):
     """Import a household roster (CSV or XLSX, one row per member); see docs/import.md."""
-    rows = roster.read_roster(path)
-    with click.progressbar(length=len(rows), label="checking and importing", file=click.get_text_stream("stderr")) as bar:
-        report = roster.import_roster(db.session, rows, skip_bad=skip_bad, progress=bar.update)
+    data = roster.read_roster(path)
+    if data.ignored_columns:
+        click.echo(f"ignoring columns that are not part of a roster: {', '.join(data.ignored_columns)}", err=True)
+    with click.progressbar(length=len(data.rows), label="checking and importing", file=sys.stderr) as bar:
+        report = roster.import_roster(db.session, data.rows, skip_bad=skip_bad, progress=bar.update)
     for line, message in report.errors:
         click.echo(f"line {line}: {message}", err=True)
     if not report.imported:
         db.session.rollback()
         raise click.ClickException(
-            f"{len(report.errors)} error(s); nothing was imported. Fix the file, or use --skip-bad to import the good households."
+            f"{len(report.errors)} error(s) in {report.skipped_households} household(s); nothing was imported. "
+            "Fix the file, or use --skip-bad to import the good households."
         )
     commit()
     click.echo(f"imported {report.households} households with {report.members} members"
-               + (f"; skipped {report.skipped_households} households with errors" if report.skipped_households else ""))
+               + (f"; skipped {report.skipped_households} households with errors (listed above)" if report.skipped_households else ""))
 
 
 @forms_cli.command("publish")
