@@ -1,6 +1,8 @@
 """`flask` commands for administrators: thin wrappers around the services."""
 from __future__ import annotations
 
+import functools
+import os
 import sys
 from pathlib import Path
 
@@ -39,28 +41,42 @@ def _fail_on_domain_errors(function):
         except DomainError as error:
             raise click.ClickException(error.message) from None
 
-    wrapper.__name__ = function.__name__
-    wrapper.__doc__ = function.__doc__
-    return wrapper
+    return functools.wraps(function)(wrapper)
 
 
 def _base_url() -> str:
-    import os
-
     config_url = current_app.config["PUBLIC_BASE_URL"]
     if config_url:
         return config_url
+    if not current_app.config["DEVELOPMENT"]:
+        # Outside development phones must use HTTPS, so a local http:// address would not work.
+        click.echo("Warning: PUBLIC_BASE_URL is not set; the address below is this computer's and phones "
+                   "cannot use it. Set PUBLIC_BASE_URL to the server's https:// address (docs/deployment.md).", err=True)
     return f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
 
 
-def _show_phone_setup(username: str, token: str, png: Path | None = None) -> None:
+def _phone_setup(username: str, token: str) -> tuple[str, str]:
+    """The phone's server URL and Collect's settings QR payload."""
     url = phone_server_url(_base_url(), token)
-    payload = settings_qr_payload(collect_settings(url, current_app.config["PROJECT_NAME"], username))
+    return url, settings_qr_payload(collect_settings(url, current_app.config["PROJECT_NAME"], username))
+
+
+def _save_qr_png(png: Path, payload: str) -> None:
+    """The PNG holds the token: readable by its owner only."""
+    try:
+        descriptor = os.open(png, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(descriptor, 0o600)  # the file may have existed with a wider mode
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(qr_png(payload))
+    except OSError as error:
+        raise click.ClickException(f"cannot write {png}: {error.strerror}") from None
+
+
+def _show_phone_setup(username: str, url: str, payload: str, png: Path | None = None) -> None:
     click.echo(f"Server URL for {username}'s phone (shown once, keep it secret):\n  {url}")
     click.echo("Scan this with ODK Collect or KoboCollect (Project → Add project → Scan QR code):")
     click.echo(qr_terminal(payload))
     if png:
-        png.write_bytes(qr_png(payload))
         click.echo(f"QR code saved to {png}")
 
 
@@ -113,8 +129,12 @@ def users_phone_token(username, png):
     """Issue a new phone token (revoking the old one) and show the phone's URL and QR code."""
     user = user_by_username(db.session, username)
     token = issue_phone_token(db.session, user)
+    url, payload = _phone_setup(user.username, token)
+    if png:
+        # Before the commit: if the file cannot be written, the old token stays the live one.
+        _save_qr_png(png, payload)
     commit()
-    _show_phone_setup(user.username, token, png)
+    _show_phone_setup(user.username, url, payload, png)
 
 
 @users_cli.command("revoke-token")
@@ -194,7 +214,7 @@ def dev_setup():
     if current_app.config["DEVELOPMENT"]:
         user, token = demo.demo_caseworker_token(db.session, Path(current_app.config["INSTANCE_DIR"]))
         commit()
-        _show_phone_setup(user.username, token)
+        _show_phone_setup(user.username, *_phone_setup(user.username, token))
 
 
 def register_cli(app: Flask) -> None:
