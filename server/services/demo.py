@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..errors import Conflict
 from ..models import Area, Household, Member, User
 from .areas import create_area
 from .idnumbers import check_digit
@@ -47,7 +48,9 @@ def _id_number(rng: random.Random, birth: date, male: bool) -> str:
 
 
 def seed_demo(session: Session, *, seed: int = 20261123) -> None:
-    """Create the demo county; call only on an empty database."""
+    """Create the demo county; only into an empty database."""
+    if not is_empty(session):
+        raise Conflict("The database already has areas; the demo county goes only into an empty one.")
     rng = random.Random(seed)
     create_area(session, code=COUNTY[0], name=COUNTY[1], level="county")
     residence_of = {}
@@ -76,7 +79,7 @@ def _household(rng: random.Random, village: Area, residence: str, number: int, l
                disability_grade=rng.choice([None, None, None, 1, 2, 3]))
     ]
     for relation in rng.sample(["spouse", "child", "child", "parent", "grandchild"], rng.randint(0, 4)):
-        male = rng.random() < 0.5
+        male = not head_male if relation == "spouse" else rng.random() < 0.5
         offset = {"spouse": rng.randint(-5, 5), "child": rng.randint(20, 35), "parent": -rng.randint(20, 30), "grandchild": rng.randint(40, 55)}[relation]
         birth = date(min(max(head_birth.year + offset, 1925), today.year - 1), rng.randint(1, 12), rng.randint(1, 28))
         members.append(Member(name=_name(rng, surname if relation in ("child", "grandchild") else None), relation=relation,
@@ -107,6 +110,9 @@ def demo_caseworker_token(session: Session, instance_dir: Path) -> tuple[User, s
         if has_live_token(session, user, token):
             return user, token
     token = issue_phone_token(session, user)
-    path.write_text(token)
-    os.chmod(path, 0o600)
+    # Created owner-only: written first and chmod-ed after, the secret would be readable meanwhile.
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # the file may have existed with a wider mode
+    with os.fdopen(descriptor, "w") as file:
+        file.write(token)
     return user, token
