@@ -517,3 +517,29 @@ def test_cli_refuses_a_missing_file(cli, tmp_path):
     result = cli(tmp_path / "missing.csv")
     assert result.exit_code == 2
     assert "does not exist" in result.stderr
+
+
+# --- the documentation's example ---------------------------------------------------------------
+
+
+def documented_csv_examples() -> list[str]:
+    from server.config import PROJECT_ROOT
+
+    text = (PROJECT_ROOT / "docs" / "import.md").read_text(encoding="utf-8")
+    return re.findall(r"```csv\n(.*?)```", text, re.S)
+
+
+@pytest.mark.parametrize("index, households, members", [(0, 2, 5), (1, 1, 1)])
+def test_the_examples_in_docs_import_md_import_into_the_demo_county(session, tmp_path, index, households, members):
+    from server.services.demo import seed_demo
+
+    seed_demo(session)
+    before = household_count(session)
+    path = tmp_path / "roster.csv"
+    path.write_text(documented_csv_examples()[index], encoding="utf-8")
+    report = run(session, path)
+    assert report.errors == []
+    assert (report.households, report.members) == (households, members)
+    assert household_count(session) == before + households
+    head = imported(session, "QS-0101").members[0]
+    assert (head.name, head.sex, head.birth_date, head.disability_grade) == ("刘德明", "male", date(1952, 3, 14), 2)
