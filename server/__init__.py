@@ -12,6 +12,8 @@ from .errors import register_error_handlers
 from flask_smorest import Api
 
 from .extensions import db
+from .requests import Request, discard_uncommitted_uploads
+from .storage import init_storage
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -41,6 +43,9 @@ def create_app(config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
 
     db.init_app(app)
+    init_storage(app)
+    app.request_class = Request
+    app.teardown_request(discard_uncommitted_uploads)
 
     from .openrosa import bp as openrosa_bp
 

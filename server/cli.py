@@ -15,9 +15,10 @@ from flask.cli import AppGroup
 from .config import PROJECT_ROOT
 from .errors import DomainError
 from .extensions import commit, db
-from .services import demo, forms, roster
+from .services import demo, forms, ingest, roster
 from .services.areas import create_area
 from .services.phone import collect_settings, phone_server_url, qr_png, qr_terminal, settings_qr_payload
+from .storage import get_storage
 from .services.users import create_user, issue_phone_token, revoke_phone_token, user_by_username
 
 
@@ -85,6 +86,7 @@ areas_cli = AppGroup("areas", help="Counties, townships, villages and communitie
 users_cli = AppGroup("users", help="Staff accounts and phone tokens.")
 households_cli = AppGroup("households", help="Household cases.")
 forms_cli = AppGroup("forms", help="Questionnaires (XLSForm) published to phones.")
+media_cli = AppGroup("media", help="Stored photos, signatures and audit logs.")
 
 
 @db_cli.command("upgrade")
@@ -200,6 +202,15 @@ def forms_list():
         click.echo(f"{form.form_id:<24} {version.version:<12} md5:{version.md5}  {','.join(form.roles)}  {version.title}")
 
 
+@media_cli.command("sweep")
+@click.option("--older-than", "older_than", default=3600, show_default=True,
+              help="Spare files younger than this many seconds (requests in flight); 0 before serving.")
+def media_sweep(older_than):
+    """Remove stored files no submission refers to (left by a crash before the commit)."""
+    removed = ingest.sweep_orphans(db.session, get_storage(), older_than_seconds=older_than)
+    click.echo(f"removed {removed} orphan file(s)")
+
+
 @click.command("dev-setup")
 @_fail_on_domain_errors
 def dev_setup():
@@ -207,6 +218,7 @@ def dev_setup():
     upgrade_database(current_app.config["DATABASE_URL"])
     for filename, label, what in forms.publish_directory(db.session, Path(current_app.config["FORMS_DIR"])):
         click.echo(f"form {what}: {label}")
+    ingest.sweep_orphans(db.session, get_storage(), older_than_seconds=0)  # nothing else runs yet
     if demo.is_empty(db.session):
         demo.seed_demo(db.session)
         click.echo("seeded the demo county 青山县 (users demo-admin, demo-supervisor, demo-caseworker; password demo)")
@@ -218,6 +230,6 @@ def dev_setup():
 
 
 def register_cli(app: Flask) -> None:
-    for group in (db_cli, areas_cli, users_cli, households_cli, forms_cli):
+    for group in (db_cli, areas_cli, users_cli, households_cli, forms_cli, media_cli):
         app.cli.add_command(group)
     app.cli.add_command(dev_setup)

@@ -39,6 +39,8 @@ def from_environment() -> dict:
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
         # Largest submission body a phone may send; Collect splits uploads above it.
         "OPENROSA_ACCEPT_CONTENT_LENGTH": _int("OPENROSA_ACCEPT_CONTENT_LENGTH", 50 * 1024 * 1024),
+        # Largest photo accepted, in pixels (a 1600-pixel phone photo is ~2 million).
+        "MAX_IMAGE_PIXELS": _int("MAX_IMAGE_PIXELS", 40_000_000),
         # Largest XLSForm upload accepted for publishing.
         "MAX_XLSFORM_BYTES": _int("MAX_XLSFORM_BYTES", 5 * 1024 * 1024),
         # Run ODK Validate (Java) on every publish. Never turn off in production.

@@ -7,4 +7,4 @@ from flask import Blueprint
 
 bp = Blueprint("openrosa", __name__)
 
-from . import views  # noqa: E402,F401  (registers the routes)
+from . import submission, views  # noqa: E402,F401  (registers the routes)

@@ -19,6 +19,7 @@ class StagedFile:
         self._file = os.fdopen(handle, "w+b")
         self._hash = hashlib.sha256()
         self.size = 0
+        self.committed = False
 
     # The file-like methods Werkzeug's form parser and FileStorage use.
     def write(self, data: bytes) -> int:
@@ -55,8 +56,10 @@ class StagedFile:
         self._file.close()
 
     def discard(self) -> None:
-        self._file.close()
-        self.path.unlink(missing_ok=True)
+        """Drop a staged file that was not committed (an ignored or refused part)."""
+        if not self.committed:
+            self._file.close()
+            self.path.unlink(missing_ok=True)
 
 
 class LocalStorage:
@@ -80,16 +83,19 @@ class LocalStorage:
 
     def commit(self, staged: StagedFile) -> str:
         """Make the staged bytes durable under their hash; identical bytes already stored are kept."""
+        if staged.committed:
+            return staged.sha256
         staged.flush()
         os.fsync(staged._file.fileno())
         staged.close()
         target = self.path_of(staged.sha256)
         if target.exists():
             staged.path.unlink(missing_ok=True)
-            return staged.sha256
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staged.path, target)
-        _fsync_directory(target.parent)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staged.path, target)
+            _fsync_directory(target.parent)
+        staged.committed = True
         return staged.sha256
 
     def exists(self, sha256: str) -> bool:

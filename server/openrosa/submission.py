@@ -1,0 +1,52 @@
+"""OpenRosa submission: HEAD answers the size limit, POST takes the form data and its files."""
+from __future__ import annotations
+
+from flask import Response, current_app, g, request
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from ..errors import InvalidInput, TooLarge
+from ..extensions import commit, db
+from ..services import ingest
+from ..storage import get_storage
+from . import bp
+from . import xml as render
+
+ATTEMPTS = 5
+
+
+@bp.route("/submission", methods=["HEAD"])
+def submission_head():
+    return Response(status=204)
+
+
+@bp.post("/submission")
+def submission_post():
+    limit = current_app.config["OPENROSA_ACCEPT_CONTENT_LENGTH"]
+    if request.content_length is not None and request.content_length > limit:
+        raise TooLarge(f"The upload is larger than {limit // (1024 * 1024)} MB; the phone should split it.")
+    request.max_content_length = limit
+    # End the read transaction of the sign-in: the upload may take minutes on 2G.
+    db.session.commit()
+    xml_part = request.files.get("xml_submission_file")
+    if xml_part is None:
+        raise InvalidInput("The upload has no xml_submission_file part.")
+    xml = xml_part.stream.read()  # staged on disk; the form data itself is small
+    uploads = {
+        part.filename: ingest.Upload(part.filename, part.stream)
+        for name, part in request.files.items(multi=True)
+        if name != "xml_submission_file" and part.filename and name != "*isIncomplete*"
+    }
+    for attempt in range(ATTEMPTS):
+        try:
+            received = ingest.receive(db.session, get_storage(), g.user, xml, uploads,
+                                      max_pixels=current_app.config["MAX_IMAGE_PIXELS"])
+            commit()
+            break
+        except (IntegrityError, OperationalError) as error:
+            # A concurrent identical submission won the unique constraint, or SQLite was busy:
+            # start again from what is now committed.
+            db.session.rollback()
+            if attempt == ATTEMPTS - 1 or (isinstance(error, OperationalError) and "locked" not in str(error)):
+                raise
+    return Response(render.response(received.message, "submit_success"), status=received.status,
+                    content_type=render.XML_CONTENT_TYPE)

@@ -1,0 +1,277 @@
+"""Receiving a submission from a phone: stored whole, exactly once, checked, filed under its household.
+
+The view stages every uploaded part to disk (hashed while written) before calling receive();
+receive() decides, moves the files it keeps into storage (fsynced) and adds the rows; the view
+commits, and only then answers 201/202. A race on the same instanceID ends in the database's
+unique constraint; the view retries, and the loser sees the winner's row (202).
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from ..models import Area, Attachment, Form, Household, Submission, SubmissionVersion, User, utcnow
+from ..storage import LocalStorage, StagedFile
+from . import media
+from .areas import is_in_reach
+from .forms import find_version
+from .xforms import FormStructure, InstanceInvalid, answers, find_text, form_structure, leaves, local, parse_instance
+
+log = logging.getLogger(__name__)
+
+SAFE_FILENAME = re.compile(r"^[^/\\\x00]{1,255}$")
+
+
+class AttachmentRefused(DomainError):
+    status, code = 400, "attachment_refused"
+
+
+@dataclass
+class Received:
+    status: int  # 201 stored (or completed), 202 already had everything
+    message: str
+    version: SubmissionVersion
+
+
+@dataclass
+class Upload:
+    """One staged multipart part, with what inspecting it found (kept across retries)."""
+
+    filename: str
+    staged: StagedFile
+    facts: media.ImageFacts | None = None
+    thumbnail_sha256: str | None = None
+    stored: bool = False
+
+
+def receive(session: Session, storage: LocalStorage, user: User, xml: bytes, uploads: dict[str, Upload],
+            *, max_pixels: int) -> Received:
+    try:
+        root = parse_instance(xml)
+    except InstanceInvalid as error:
+        raise InvalidInput(str(error)) from None
+    form_id, version_string = root.get("id"), root.get("version")
+    if not form_id:
+        raise InvalidInput("The form data names no form (its root element has no id).")
+    form = session.scalar(select(Form).where(Form.form_id == form_id))
+    if form is None:
+        raise NotFound(f"The server has no form {form_id!r}. Download the forms again.")
+    form_version = find_version(session, form_id, version_string or "")
+    if form_version is None:
+        raise NotFound(f"Version {version_string!r} of form {form_id!r} was never published on this server.")
+    if user.role not in form.roles:
+        raise Forbidden(f"Your role ({user.role}) does not fill the form {form_id!r}.")
+    structure = form_structure(form_version.xml)
+    if local(root.tag) != structure.root_name:
+        raise InvalidInput(f"The form data's root element <{local(root.tag)}> does not match form {form_id!r}.")
+    instance_id = find_text(root, "meta/instanceID")
+    if not instance_id:
+        raise InvalidInput("The form data has no meta/instanceID.")
+    deprecated_id = find_text(root, "meta/deprecatedID") or None
+
+    expected = _expected_files(root, structure)
+    xml_sha256 = hashlib.sha256(xml).hexdigest()
+    existing = session.scalar(
+        select(SubmissionVersion).where(SubmissionVersion.form_pk == form.id, SubmissionVersion.instance_id == instance_id)
+    )
+    if existing is not None:
+        if existing.xml_sha256 != xml_sha256:
+            raise Conflict(
+                f"A different submission with the instanceID {instance_id} is already on the server. "
+                "To correct a sent form, edit it on the phone so it is sent as a new version."
+            )
+        added = _complete(session, storage, existing, uploads, structure, max_pixels)
+        if added:
+            return Received(201, f"Received {added} more file(s); thank you.", existing)
+        return Received(202, "Already received; nothing new.", existing)
+
+    household = _household_for(session, user, form_id, root)
+    previous = None
+    if deprecated_id:
+        previous = session.scalar(
+            select(SubmissionVersion).where(SubmissionVersion.form_pk == form.id, SubmissionVersion.instance_id == deprecated_id)
+        )
+        if previous is None:
+            raise NotFound(f"The form this one corrects ({deprecated_id}) is not on the server; send that one first.")
+        if not previous.is_current:
+            raise Conflict(f"The form this one corrects ({deprecated_id}) was already corrected by another version.")
+        submission = previous.submission
+        previous.is_current = False
+        session.flush()  # the one-current-version index must see the old version retired first
+    else:
+        submission = Submission(form_pk=form.id, instance_id=instance_id, household=household, submitted_by_id=user.id)
+        session.add(submission)
+
+    version = SubmissionVersion(
+        submission=submission, form_pk=form.id, form_version_id=form_version.id, instance_id=instance_id,
+        deprecated_id=deprecated_id, xml=xml, xml_sha256=xml_sha256, submitted_by_id=user.id, is_current=True,
+    )
+    _read_visit_facts(version, root)
+    session.add(version)
+    carried = {a.filename: a for a in previous.attachments if a.sha256} if previous else {}
+    for filename, field in expected.items():
+        attachment = Attachment(version=version, filename=filename, field=field)
+        session.add(attachment)
+        if filename in uploads:
+            _store(storage, attachment, uploads[filename], structure, max_pixels)
+        elif filename in carried:
+            _copy_facts(carried[filename], attachment)
+    version.is_complete = all(a.sha256 for a in version.attachments)
+    if household is not None and household.latitude is None and version.latitude is not None:
+        household.latitude, household.longitude = version.latitude, version.longitude
+    session.flush()
+    missing = [a.filename for a in version.attachments if not a.sha256]
+    if missing:
+        return Received(201, f"Received; still waiting for {len(missing)} file(s): {', '.join(missing)}. Send again.", version)
+    return Received(201, "Received; thank you.", version)
+
+
+def _expected_files(root, structure: FormStructure) -> dict[str, str]:
+    """File names the XML names in its file fields (photos, signatures, audit log) → their field."""
+    expected: dict[str, str] = {}
+    for path, value in leaves(root):
+        if path in structure.binary_fields and value:
+            if not SAFE_FILENAME.match(value) or value in (".", ".."):
+                raise InvalidInput(f"The file name {value!r} in {path} is not allowed.")
+            expected.setdefault(value, path)
+    return expected
+
+
+def _household_for(session: Session, user: User, form_id: str, root) -> Household | None:
+    case_id = find_text(root, "case_id")
+    if not case_id:
+        if form_id == "household_visit" and find_text(root, "is_new_applicant") == "yes":
+            return _new_applicant(session, user, root)
+        return None
+    household = session.scalar(select(Household).where(Household.case_number == case_id))
+    if household is None or not is_in_reach(user, household.village):
+        raise Forbidden(f"Household {case_id} is not in your areas; the form was not accepted.")
+    return household
+
+
+def _new_applicant(session: Session, user: User, root) -> Household:
+    """A new applicant visited before any case exists becomes an applicant case in the caseworker's village."""
+    village_code = find_text(root, "applicant/applicant_village") or find_text(root, "applicant_village")
+    villages = [a for a in _villages_of(session, user) if not village_code or a.code == village_code]
+    if not villages:
+        raise Forbidden("The applicant's village is not in your areas; the form was not accepted.")
+    village = villages[0]
+    name = find_text(root, "applicant/applicant_name") or "新申请人"
+    number = f"{village.code}N{utcnow():%y%m%d%H%M%S%f}"[:32]
+    household = Household(case_number=number, village_id=village.id, head_name=name,
+                          address=find_text(root, "applicant/applicant_address"),
+                          residence=find_text(root, "applicant/applicant_residence") or "rural", status="applicant")
+    session.add(household)
+    session.flush()
+    return household
+
+
+def _villages_of(session: Session, user: User) -> list[Area]:
+    from .areas import areas_in_reach
+
+    return areas_in_reach(session, user, level="village")
+
+
+def _read_visit_facts(version: SubmissionVersion, root) -> None:
+    parts = find_text(root, "location").split()
+    if len(parts) >= 2:
+        try:
+            version.latitude, version.longitude = float(parts[0]), float(parts[1])
+            version.accuracy = float(parts[3]) if len(parts) >= 4 else None
+        except ValueError:
+            pass
+    version.started_at = _instant(find_text(root, "start"))
+    version.ended_at = _instant(find_text(root, "end"))
+
+
+def _instant(value: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else None
+
+
+def _store(storage: LocalStorage, attachment: Attachment, upload: Upload, structure: FormStructure, max_pixels: int) -> None:
+    if attachment.field in structure.image_fields and upload.facts is None:
+        try:
+            upload.facts = media.inspect_image(upload.staged.path, declared_name=upload.filename, max_pixels=max_pixels)
+        except media.ImageRefused as error:
+            raise AttachmentRefused(f"The photo {upload.filename} was refused: {error}") from None
+        upload.thumbnail_sha256 = storage.commit(storage.stage_bytes(upload.facts.thumbnail))
+    if not upload.stored:
+        storage.commit(upload.staged)
+        upload.stored = True
+    attachment.sha256 = upload.staged.sha256
+    attachment.size = upload.staged.size
+    attachment.received_at = utcnow()
+    attachment.content_type = upload.facts.mime if upload.facts else _content_type(upload.filename)
+    if upload.facts:
+        facts = upload.facts
+        attachment.width, attachment.height = facts.width, facts.height
+        attachment.taken_at, attachment.camera, attachment.phash = facts.taken_at, facts.camera, facts.phash
+        attachment.exif_latitude, attachment.exif_longitude = facts.latitude, facts.longitude
+        attachment.thumbnail_sha256 = upload.thumbnail_sha256
+
+
+def _copy_facts(source: Attachment, target: Attachment) -> None:
+    for column in ("sha256", "size", "content_type", "received_at", "width", "height", "taken_at", "exif_latitude",
+                   "exif_longitude", "camera", "phash", "thumbnail_sha256"):
+        setattr(target, column, getattr(source, column))
+
+
+def _content_type(filename: str) -> str:
+    return {".csv": "text/csv", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
+            ".webp": "image/webp", ".m4a": "audio/mp4", ".amr": "audio/amr"}.get(Path(filename).suffix.lower(),
+                                                                                   "application/octet-stream")
+
+
+def _complete(session: Session, storage: LocalStorage, version: SubmissionVersion, uploads: dict[str, Upload],
+              structure: FormStructure, max_pixels: int) -> int:
+    """A re-send of identical XML: add files not yet received; refuse different bytes for a file we have."""
+    added = 0
+    for attachment in version.attachments:
+        upload = uploads.get(attachment.filename)
+        if upload is None:
+            continue
+        if attachment.sha256 is None:
+            _store(storage, attachment, upload, structure, max_pixels)
+            added += 1
+        elif attachment.sha256 != upload.staged.sha256:
+            log.warning("refused different bytes for %s of submission %s (kept %s, got %s)",
+                        attachment.filename, version.instance_id, attachment.sha256, upload.staged.sha256)
+            raise Conflict(f"The file {attachment.filename} is already on the server with different content; "
+                           "the first one is kept. Evidence is never replaced.")
+    if added:
+        version.is_complete = all(a.sha256 for a in version.attachments)
+        session.flush()
+    return added
+
+
+def visit_answers(version: SubmissionVersion) -> dict:
+    return answers(parse_instance(version.xml), form_structure(version.form_version.xml).repeats)
+
+
+def sweep_orphans(session: Session, storage: LocalStorage, *, older_than_seconds: float) -> int:
+    """Remove stored files no row refers to: left by a crash between the file's fsync and the commit.
+
+    Run at start-up, before serving (older_than_seconds=0), or while serving with a margin longer
+    than any request, so files of requests still in flight are spared.
+    """
+    referenced = set(session.scalars(select(Attachment.sha256).where(Attachment.sha256.is_not(None))))
+    referenced |= set(session.scalars(select(Attachment.thumbnail_sha256).where(Attachment.thumbnail_sha256.is_not(None))))
+    removed = 0
+    for key in list(storage.keys()):
+        if key not in referenced and storage.age_seconds(key) >= older_than_seconds:
+            storage.delete(key)
+            log.warning("removed orphan file %s (no submission refers to it)", key)
+            removed += 1
+    return removed + storage.clear_staging(older_than_seconds)

@@ -1,0 +1,92 @@
+"""Reading XForms and submitted instances: which fields are files, repeats, and the answers."""
+from __future__ import annotations
+
+import functools
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+
+from defusedxml import ElementTree as SafeET
+
+XFORMS_NS = "{http://www.w3.org/2002/xforms}"
+HTML_NS = "{http://www.w3.org/1999/xhtml}"
+
+
+class InstanceInvalid(ValueError):
+    """The submitted XML is not a usable instance document; the message says why."""
+
+
+@dataclass(frozen=True)
+class FormStructure:
+    root_name: str
+    binary_fields: frozenset[str]   # paths below the root, e.g. "sights/sight_head_photo", "meta/audit"
+    image_fields: frozenset[str]
+    repeats: frozenset[str]          # paths of repeat groups, e.g. "members"
+
+
+def local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+@functools.lru_cache(maxsize=256)
+def form_structure(xml: bytes) -> FormStructure:
+    """What the server needs to know about a form, read once per (immutable) form version."""
+    root = ET.fromstring(xml)
+    model = root.find(f"{HTML_NS}head/{XFORMS_NS}model")
+    instance = model.find(f"{XFORMS_NS}instance")
+    data = instance[0]
+    prefix = f"/{local(data.tag)}/"
+
+    def relative(nodeset: str) -> str:
+        return nodeset[len(prefix):] if nodeset.startswith(prefix) else nodeset.lstrip("/")
+
+    binary = {relative(b.get("nodeset", "")) for b in model.iter(f"{XFORMS_NS}bind") if b.get("type") == "binary"}
+    images = {
+        relative(u.get("ref", ""))
+        for u in root.iter(f"{XFORMS_NS}upload")
+        if (u.get("mediatype") or "").startswith("image/")
+    }
+    repeats = {relative(r.get("nodeset", "")) for r in root.iter(f"{XFORMS_NS}repeat")}
+    return FormStructure(local(data.tag), frozenset(binary), frozenset(images & binary), frozenset(repeats))
+
+
+def parse_instance(xml: bytes) -> ET.Element:
+    """Parse a submission without DTDs, external entities or entity expansion."""
+    try:
+        return SafeET.fromstring(xml, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except ET.ParseError as error:
+        raise InstanceInvalid(f"The form data is not well-formed XML ({error}).") from None
+    except Exception as error:  # defusedxml's refusals (DTD, entities)
+        raise InstanceInvalid(f"The form data uses XML features this server refuses ({type(error).__name__}).") from None
+
+
+def leaves(element: ET.Element, path: str = ""):
+    """(path, text) of every leaf below element; paths omit repeat positions."""
+    for child in element:
+        child_path = f"{path}/{local(child.tag)}" if path else local(child.tag)
+        if len(child):
+            yield from leaves(child, child_path)
+        else:
+            yield child_path, (child.text or "").strip()
+
+
+def find_text(root: ET.Element, path: str) -> str:
+    """The first leaf at a slash path (namespaces ignored), or ''."""
+    for leaf_path, value in leaves(root):
+        if leaf_path == path:
+            return value
+    return ""
+
+
+def answers(root: ET.Element, repeats: frozenset[str], path: str = "") -> dict:
+    """The instance as nested dicts; repeat groups become lists of dicts."""
+    result: dict = {}
+    for child in root:
+        name = local(child.tag)
+        child_path = f"{path}/{name}" if path else name
+        if child_path in repeats:
+            result.setdefault(name, []).append(answers(child, repeats, child_path))
+        elif len(child):
+            result[name] = answers(child, repeats, child_path)
+        else:
+            result[name] = (child.text or "").strip()
+    return result

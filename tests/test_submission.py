@@ -1,0 +1,276 @@
+"""OpenRosa submission: every row of the semantics table, durability and the crash case."""
+from __future__ import annotations
+
+import io
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from server.models import Attachment, Household, Submission, SubmissionVersion
+from server.services import ingest
+
+from .builders import household_visit, instance_xml, jpeg_with_exif
+from .conftest import OPENROSA
+from .openrosa_client import parse_openrosa_response
+
+
+@pytest.fixture
+def area(make):
+    county = make.county()
+    township = make.township(county)
+    return {"village": make.village(township, "001", "东村"), "other": make.village(township, "002", "西村")}
+
+
+@pytest.fixture
+def worker(make, area):
+    user = make.user("caseworker", [area["village"]])
+    return user, make.token(user)
+
+
+@pytest.fixture
+def household(make, area):
+    return make.household(area["village"])
+
+
+def post(client, token, xml: bytes, files: dict[str, bytes], **extra):
+    data = {"xml_submission_file": (io.BytesIO(xml), "submission.xml", "text/xml")}
+    for name, body in files.items():
+        data[name] = (io.BytesIO(body), name)
+    data.update(extra)
+    return client.post(f"/key/{token}/submission", data=data, headers=OPENROSA, content_type="multipart/form-data")
+
+
+def message(response) -> str:
+    return parse_openrosa_response(response.data)
+
+
+def stored_version(session, instance_id) -> SubmissionVersion:
+    session.expire_all()
+    return session.scalar(select(SubmissionVersion).where(SubmissionVersion.instance_id == instance_id))
+
+
+def test_head_announces_the_size_limit(client, worker):
+    _, token = worker
+    response = client.head(f"/key/{token}/submission", headers=OPENROSA)
+    assert response.status_code == 204
+    assert int(response.headers["X-OpenRosa-Accept-Content-Length"]) == 50 * 1024 * 1024
+
+
+def test_new_visit_is_stored_whole_and_filed_under_its_household(client, session, app, worker, household):
+    _, token = worker
+    xml, files = household_visit(household.case_number)
+    response = post(client, token, xml, files)
+    assert response.status_code == 201, message(response)
+    instance_id = instance_id_of(xml)
+    version = stored_version(session, instance_id)
+    assert version.xml == xml and version.is_current and version.is_complete
+    assert version.submission.household_id == household.id
+    assert {a.filename for a in version.attachments} == set(files)
+    storage = app.extensions["storage"]
+    for attachment in version.attachments:
+        with storage.open(attachment.sha256) as stored:
+            assert stored.read() == files[attachment.filename]
+    photo = next(a for a in version.attachments if a.field == "sights/sight_head_photo")
+    assert photo.exif_latitude == pytest.approx(35.0312, abs=0.01) and photo.thumbnail_sha256 and photo.phash
+
+
+def instance_id_of(xml: bytes) -> str:
+    from server.services.xforms import find_text, parse_instance
+
+    return find_text(parse_instance(xml), "meta/instanceID")
+
+
+def test_identical_resend_with_nothing_new_is_202(client, session, worker, household):
+    _, token = worker
+    xml, files = household_visit(household.case_number)
+    assert post(client, token, xml, files).status_code == 201
+    again = post(client, token, xml, files)
+    assert again.status_code == 202 and "Already received" in message(again)
+    assert session.scalar(select(Submission).where(Submission.instance_id == instance_id_of(xml))) is not None
+    session.expire_all()
+    assert len(session.scalars(select(SubmissionVersion).where(SubmissionVersion.instance_id == instance_id_of(xml))).all()) == 1
+
+
+def test_missing_files_are_listed_and_completed_by_a_resend(client, session, worker, household):
+    _, token = worker
+    xml, files = household_visit(household.case_number)
+    first_half = dict(list(files.items())[:3])
+    response = post(client, token, xml, first_half, **{"*isIncomplete*": "yes"})
+    assert response.status_code == 201
+    version = stored_version(session, instance_id_of(xml))
+    assert not version.is_complete
+    missing = {a.filename for a in version.attachments if a.sha256 is None}
+    assert missing == set(files) - set(first_half)
+    assert all(name in message(response) for name in missing)
+
+    completed = post(client, token, xml, files)
+    assert completed.status_code == 201
+    assert stored_version(session, instance_id_of(xml)).is_complete
+
+
+def test_same_instance_id_with_different_xml_is_409(client, worker, household):
+    _, token = worker
+    instance_id = f"uuid:{uuid.uuid4()}"
+    xml, files = household_visit(household.case_number, instance_id=instance_id)
+    assert post(client, token, xml, files).status_code == 201
+    changed, _ = household_visit(household.case_number, instance_id=instance_id, outcome="not_home")
+    response = post(client, token, changed, {})
+    assert response.status_code == 409 and "instanceID" in message(response)
+
+
+def test_an_edit_adds_a_version_keeps_history_and_carries_files_over(client, session, worker, household):
+    _, token = worker
+    xml, files = household_visit(household.case_number)
+    assert post(client, token, xml, files).status_code == 201
+    first_id = instance_id_of(xml)
+    edit_id = f"uuid:{uuid.uuid4()}"
+    edited, edited_files = household_visit(household.case_number, instance_id=edit_id, deprecated_id=first_id)
+    # Collect re-sends only what changed; here the photos are the same file names, not re-sent.
+    response = post(client, token, edited, {})
+    assert response.status_code == 201, message(response)
+    old, new = stored_version(session, first_id), stored_version(session, edit_id)
+    assert new.submission_id == old.submission_id and new.is_current and not old.is_current
+    assert old.xml == xml  # history kept
+    assert new.is_complete and {a.filename: a.sha256 for a in new.attachments} == {a.filename: a.sha256 for a in old.attachments}
+    # Editing the old version again is refused: it is no longer current.
+    again, _ = household_visit(household.case_number, instance_id=f"uuid:{uuid.uuid4()}", deprecated_id=first_id)
+    assert post(client, token, again, {}).status_code == 409
+
+
+def test_different_bytes_for_a_stored_file_are_refused_and_the_first_kept(client, session, app, worker, household):
+    _, token = worker
+    xml, files = household_visit(household.case_number)
+    assert post(client, token, xml, files).status_code == 201
+    name = next(n for n in files if n.endswith(".jpg"))
+    tampered = {name: jpeg_with_exif(None, seed=99, lat=35.0312, lon=104.7104)}
+    response = post(client, token, xml, tampered)
+    assert response.status_code == 409 and "never replaced" in message(response)
+    attachment = next(a for a in stored_version(session, instance_id_of(xml)).attachments if a.filename == name)
+    with app.extensions["storage"].open(attachment.sha256) as stored:
+        assert stored.read() == files[name]
+
+
+def test_parts_not_named_in_the_xml_are_not_stored(client, session, app, worker, household):
+    import hashlib
+
+    _, token = worker
+    xml, files = household_visit(household.case_number)
+    stray = b"not part of this form"
+    assert post(client, token, xml, {**files, "stray.txt": stray}).status_code == 201
+    assert not app.extensions["storage"].exists(hashlib.sha256(stray).hexdigest())
+    assert "stray.txt" not in {a.filename for a in stored_version(session, instance_id_of(xml)).attachments}
+
+
+def test_unknown_form_or_version_is_404_and_older_versions_are_accepted(client, session, worker, household):
+    from server.services import forms
+
+    _, token = worker
+    xml, files = household_visit(household.case_number)
+    unknown_form = xml.replace(b'id="household_visit"', b'id="no_such_form"')
+    assert post(client, token, unknown_form, files).status_code == 404
+    unknown_version = xml.replace(b'version="2026112301"', b'version="1999"')
+    assert b'version="1999"' in unknown_version
+    assert post(client, token, unknown_version, files).status_code == 404
+
+    # Publish a newer version: phones still holding the old one can send it.
+    source = forms.get_version(session, "household_visit").source.replace(b"| 2026112301 |", b"| 2026112399 |")
+    forms.publish(session, source, "household_visit.md", validate=False)
+    assert post(client, token, xml, files).status_code == 201
+
+
+@pytest.mark.parametrize("body, expected", [
+    (b"<data id='household_visit'", "well-formed"),
+    (b"<?xml version='1.0'?><!DOCTYPE d [<!ENTITY e 'x'>]><data id='household_visit' version='2026112301'>&e;</data>", "refuses"),
+])
+def test_malformed_or_hostile_xml_is_400(client, worker, body, expected):
+    _, token = worker
+    response = post(client, token, body, {})
+    assert response.status_code == 400 and expected in message(response)
+
+
+def test_missing_instance_id_or_wrong_root_is_400(client, worker, household):
+    _, token = worker
+    xml, files = household_visit(household.case_number)
+    no_id = xml.replace(instance_id_of(xml).encode(), b"")
+    assert "instanceID" in message(post(client, token, no_id, files))
+    wrong_root = xml.replace(b"<data ", b"<other ", 1).replace(b"</data>", b"</other>")
+    response = post(client, token, wrong_root, files)
+    assert response.status_code == 400 and "root" in message(response)
+
+
+def test_no_xml_part_is_400(client, worker):
+    _, token = worker
+    response = client.post(f"/key/{token}/submission", data={"a.jpg": (io.BytesIO(b"x"), "a.jpg")},
+                           headers=OPENROSA, content_type="multipart/form-data")
+    assert response.status_code == 400
+
+
+def test_body_over_the_limit_is_413(client, app, worker, household, monkeypatch):
+    _, token = worker
+    monkeypatch.setitem(app.config, "OPENROSA_ACCEPT_CONTENT_LENGTH", 10_000)
+    xml, files = household_visit(household.case_number)
+    response = post(client, token, xml, files)
+    assert response.status_code == 413
+    parse_openrosa_response(response.data)
+
+
+def test_case_outside_the_callers_areas_is_403(client, make, area, worker):
+    _, token = worker
+    theirs = make.household(area["other"])
+    xml, files = household_visit(theirs.case_number)
+    response = post(client, token, xml, files)
+    assert response.status_code == 403 and "not in your areas" in message(response)
+
+
+def test_a_non_image_where_a_photo_is_expected_is_refused(client, worker, household):
+    _, token = worker
+    xml, files = household_visit(household.case_number)
+    name = next(n for n in files if n.endswith(".jpg"))
+    response = post(client, token, xml, {**files, name: b"this is not a photo"})
+    assert response.status_code == 400 and name in message(response)
+
+
+def test_new_applicant_visit_creates_an_applicant_case(client, session, worker, area):
+    _, token = worker
+    xml, files = household_visit(None, visit_type="application", is_new_applicant="yes", applicant=None, **{
+        "applicant/applicant_name": "赵新户", "applicant/applicant_id_number": "11010519491231002X",
+        "applicant/applicant_address": "东村 9 号", "applicant/applicant_residence": "rural",
+        "applicant/applicant_phone": "13800138000"}, investigator_opinion="approve_applicant")
+    response = post(client, token, xml, files)
+    assert response.status_code == 201, message(response)
+    version = stored_version(session, instance_id_of(xml))
+    household = session.get(Household, version.submission.household_id)
+    assert household.status == "applicant" and household.village_id == area["village"].id
+    assert household.head_name == "赵新户"
+    assert household.latitude == pytest.approx(version.latitude)
+
+
+def test_first_visit_fills_the_registered_location(client, session, make, area, worker):
+    _, token = worker
+    household = make.household(area["village"], latitude=None, longitude=None)
+    xml, files = household_visit(household.case_number, lat=35.0401, lon=104.7222)
+    assert post(client, token, xml, files).status_code == 201
+    session.expire_all()
+    assert (household.latitude, household.longitude) == pytest.approx((35.0401, 104.7222))
+
+
+def test_a_crash_between_file_write_and_commit_leaves_nothing(client, session, app, worker, household, monkeypatch):
+    _, token = worker
+    xml, files = household_visit(household.case_number)
+    storage = app.extensions["storage"]
+    before = set(storage.keys())
+
+    def crash():
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr("server.openrosa.submission.commit", crash)
+    response = post(client, token, xml, files)
+    assert response.status_code == 500
+    assert stored_version(session, instance_id_of(xml)) is None
+    orphans = set(storage.keys()) - before
+    assert orphans  # the files were fsynced before the (failed) commit
+    ingest.sweep_orphans(session, storage, older_than_seconds=0)
+    assert set(storage.keys()) & orphans == set()
+    monkeypatch.undo()
+    assert post(client, token, xml, files).status_code == 201  # the phone's re-send then succeeds
