@@ -1,0 +1,125 @@
+"""Against a real server process (gunicorn, several workers): concurrent identical submissions."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from server import config
+from server.cli import upgrade_database
+from server.models import Attachment, Submission, SubmissionVersion
+from server.services import forms
+from server.services.areas import create_area
+from server.services.users import create_user, issue_phone_token
+
+from .builders import household_visit
+from .conftest import FORMS_DIR
+
+ROOT = config.PROJECT_ROOT
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _database(tmp_path: Path):
+    """A database of its own: the server process cannot join the tests' rolled-back transaction."""
+    main = os.environ.get("TEST_DATABASE_URL")
+    if not main:
+        return f"sqlite:///{tmp_path / 'live.sqlite3'}", lambda: None
+    name = f"live_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(main, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(main).set(database=name).render_as_string(hide_password=False)
+
+    def drop():
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return url, drop
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("live")
+    url, drop = _database(tmp_path)
+    upgrade_database(url)
+    engine = create_engine(url)
+    with Session(engine) as session:
+        forms.publish_directory(session, FORMS_DIR, validate=False)  # validated by the main suite
+        create_area(session, code="623001", name="县", level="county")
+        create_area(session, code="623001100", name="镇", level="township", parent_code="623001")
+        village = create_area(session, code="623001100001", name="村", level="village", parent_code="623001100")
+        user = create_user(session, username="live-worker", password="live-pass", role="caseworker", area_codes=[village.code])
+        from server.models import Household, Member
+
+        session.add(Household(case_number="623001100001001", village_id=village.id, head_name="王五", residence="rural",
+                              status="active", members=[Member(name="王五", relation="head", sex="male")]))
+        token = issue_phone_token(session, user)
+        session.commit()
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "live", "DEVELOPMENT": "1",
+           "INSTANCE_DIR": str(tmp_path), "MEDIA_DIR": str(tmp_path / "media")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--workers", "4", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "server.log", "wb"),
+    )
+    base = f"http://127.0.0.1:{port}/key/{token}"
+    try:
+        for _ in range(150):
+            try:
+                if requests.head(f"{base}/submission", headers={"X-OpenRosa-Version": "1.0"}, timeout=2).status_code == 204:
+                    break
+            except requests.RequestException:  # not listening yet, or workers still booting
+                time.sleep(0.2)
+        else:
+            raise RuntimeError((tmp_path / "server.log").read_text())
+        yield {"base": base, "engine": engine, "case": "623001100001001"}
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+        engine.dispose()
+        drop()
+
+
+def test_eight_identical_submissions_at_once_leave_exactly_one(live):
+    xml, files = household_visit(live["case"])
+    parts = [("xml_submission_file", ("submission.xml", xml, "text/xml"))] + [
+        (name, (name, body)) for name, body in files.items()
+    ]
+    barrier = threading.Barrier(8)
+    statuses: list[int] = []
+
+    def send():
+        barrier.wait()
+        response = requests.post(f"{live['base']}/submission", files=parts,
+                                 headers={"X-OpenRosa-Version": "1.0"}, timeout=60)
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=send) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(statuses) == [201] + [202] * 7, statuses
+    with Session(live["engine"]) as session:
+        assert session.scalar(select(func.count()).select_from(Submission)) == 1
+        [version] = session.scalars(select(SubmissionVersion)).all()
+        assert version.is_complete
+        assert session.scalar(select(func.count()).select_from(Attachment)) == len(files)
