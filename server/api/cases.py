@@ -1,14 +1,14 @@
 """Household cases within the caller's areas; ID numbers are masked."""
 from flask.views import MethodView
-from flask_smorest import Blueprint, Page
+from flask_smorest import Blueprint
 from marshmallow import Schema, fields
-from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import CASE_STATUSES
 from ..services.cases import case_in_reach, cases_in_reach
 from ..services.idnumbers import mask_id_number
 from .auth import api_user
+from .pagination import SqlPage
 
 blp = Blueprint("cases", __name__, description="Household cases (一户一档)")
 
@@ -45,18 +45,6 @@ class CaseSchema(CaseSummarySchema):
 class CaseQuerySchema(Schema):
     village = fields.String(metadata={"description": "Village code"})
     status = fields.String(validate=lambda s: s in CASE_STATUSES)
-
-
-class SqlPage(Page):
-    """Paginates a select() in the database, not in memory."""
-
-    @property
-    def items(self):
-        return db.session.scalars(self.collection.offset(self.page_params.first_item).limit(self.page_params.page_size)).all()
-
-    @property
-    def item_count(self):
-        return db.session.scalar(select(func.count()).select_from(self.collection.order_by(None).subquery()))
 
 
 @blp.route("")
