@@ -58,10 +58,17 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # A writer asks for BEGIN IMMEDIATE (see begin_write): it waits for the write lock at the
+        # start instead of failing later when a read transaction cannot be upgraded.
+        connection.exec_driver_sql(f"BEGIN {connection.get_execution_options().get('sqlite_begin', '')}")
 
 
 db = Database()
+
+
+def begin_write() -> None:
+    """Start the session's next transaction as a writer (BEGIN IMMEDIATE on SQLite; no-op elsewhere)."""
+    db.session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
 def commit() -> None:

@@ -5,7 +5,7 @@ from flask import Response, current_app, g, request
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ..errors import InvalidInput, TooLarge
-from ..extensions import commit, db
+from ..extensions import begin_write, commit, db
 from ..services import ingest
 from ..storage import get_storage
 from . import bp
@@ -38,6 +38,7 @@ def submission_post():
     }
     for attempt in range(ATTEMPTS):
         try:
+            begin_write()
             received = ingest.receive(db.session, get_storage(), g.user, xml, uploads,
                                       max_pixels=current_app.config["MAX_IMAGE_PIXELS"])
             commit()

@@ -1,0 +1,200 @@
+"""Benchmark: submissions per second into a real server, against a bare streaming floor.
+
+For each database (SQLite in a temporary folder; PostgreSQL too when BENCH_DATABASE_URL is set),
+gunicorn serves the app; clients post (a) XML plus one ~200 KB JPEG and (b) a full household visit
+(five ~250 KB photos, three signature PNGs, audit.csv), sequentially and with 8 concurrent
+clients. Every submission is unique (its own instanceID and photo bytes), so nothing is skipped as
+a duplicate. The same payloads then go to bench/floor_app.py. Prints submissions/s, p50/p95
+latency, the largest worker RSS, and our throughput as a percentage of the floor.
+
+    .venv/bin/python bench/ingest.py [--count-a 400] [--count-b 120] [--workers 4]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import requests
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.formlist import free_port  # noqa: E402
+from server.cli import upgrade_database  # noqa: E402
+from server.models import Household, Member  # noqa: E402
+from server.services import forms  # noqa: E402
+from server.services.areas import create_area  # noqa: E402
+from server.services.users import create_user, issue_phone_token  # noqa: E402
+from tests.builders import household_visit, instance_xml, jpeg_with_exif  # noqa: E402
+
+OPENROSA = {"X-OpenRosa-Version": "1.0"}
+CASE = "623001100001001"
+
+
+def prepare(url: str) -> str:
+    upgrade_database(url)
+    engine = create_engine(url)
+    with Session(engine) as session:
+        forms.publish_directory(session, ROOT / "forms", validate=False)
+        create_area(session, code="623001", name="基准县", level="county")
+        create_area(session, code="623001100", name="基准镇", level="township", parent_code="623001")
+        village = create_area(session, code="623001100001", name="基准村", level="village", parent_code="623001100")
+        user = create_user(session, username="bench", password="bench-pass", role="caseworker", area_codes=[village.code])
+        session.add(Household(case_number=CASE, village_id=village.id, head_name="王五", residence="rural",
+                              status="active", latitude=35.0312, longitude=104.7104,
+                              members=[Member(name="王五", relation="head", sex="male")]))
+        token = issue_phone_token(session, user)
+        session.commit()
+    engine.dispose()
+    return token
+
+
+def _unique(body: bytes) -> bytes:
+    # Bytes after a JPEG's or PNG's end marker are ignored by decoders: each file is new content.
+    return body + secrets.token_bytes(16)
+
+
+def workload_a(count: int):
+    photo = jpeg_with_exif(None, seed=3, lat=35.0312, lon=104.7104, quality=88)
+    template_id = f"uuid:{uuid.uuid4()}"
+    xml = instance_xml("relative_registration", {"case_id": CASE, "member_name": "王五", "official_name": "王大",
+                                                  "official_type": "village_cadre", "relationship": "sibling",
+                                                  "paper_photo": "paper.jpg"}, instance_id=template_id)
+    for _ in range(count):
+        yield xml.replace(template_id.encode(), f"uuid:{uuid.uuid4()}".encode()), {"paper.jpg": _unique(photo)}
+
+
+def workload_b(count: int):
+    template_id = f"uuid:{uuid.uuid4()}"
+    xml, files = household_visit(CASE, instance_id=template_id)
+    for _ in range(count):
+        yield (xml.replace(template_id.encode(), f"uuid:{uuid.uuid4()}".encode()),
+               {name: _unique(body) if not name.endswith(".csv") else body for name, body in files.items()})
+
+
+def start(command: list[str], env: dict, port: int) -> subprocess.Popen:
+    log = open(os.environ.get("BENCH_SERVER_LOG", os.devnull), "ab")
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
+    for _ in range(200):
+        try:
+            requests.head(f"http://127.0.0.1:{port}/", timeout=1)
+            return process
+        except requests.RequestException:
+            time.sleep(0.1)
+    raise RuntimeError("server did not start")
+
+
+def worker_rss_mb(master: subprocess.Popen) -> float:
+    children = Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()
+    rss = []
+    for pid in children:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                rss.append(int(line.split()[1]) / 1024)
+    return max(rss) if rss else 0.0
+
+
+def run(url: str, payloads: list, clients: int) -> tuple[float, list[float]]:
+    latencies: list[float] = []
+    queue = list(payloads)
+    lock = threading.Lock()
+
+    def client():
+        http = requests.Session()
+        while True:
+            with lock:
+                if not queue:
+                    return
+                xml, files = queue.pop()
+            parts = [("xml_submission_file", ("submission.xml", xml, "text/xml"))] + [(n, (n, b)) for n, b in files.items()]
+            began = time.perf_counter()
+            response = http.post(url, files=parts, headers=OPENROSA, timeout=120)
+            latencies.append(time.perf_counter() - began)
+            assert response.status_code == 201, (response.status_code, response.text[:300])
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return len(payloads) / (time.perf_counter() - began), latencies
+
+
+def figures(rate: float, latencies: list[float]) -> str:
+    ms = sorted(x * 1000 for x in latencies)
+    return f"{rate:7.1f}/s   p50 {statistics.median(ms):6.1f} ms   p95 {ms[int(0.95 * (len(ms) - 1))]:6.1f} ms"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count-a", type=int, default=400)
+    parser.add_argument("--count-b", type=int, default=120)
+    parser.add_argument("--workers", type=int, default=4)
+    args = parser.parse_args()
+    databases = [("sqlite", None)] + ([("postgresql", os.environ["BENCH_DATABASE_URL"])] if os.environ.get("BENCH_DATABASE_URL") else [])
+    workloads = [("(a) XML + one 200 KB JPEG", workload_a, args.count_a), ("(b) full visit, 5 photos + 3 signatures", workload_b, args.count_b)]
+    print("building payloads ...", flush=True)
+    prepared = {name: {clients: list(make(count)) for clients in (1, 8)} for name, make, count in workloads}
+    sizes = {name: sum(len(x) + sum(map(len, f.values())) for x, f in prepared[name][1][:1]) for name in prepared}
+    floor_rates: dict[tuple[str, int], float] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        port = free_port()
+        floor = start([sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--bind", f"127.0.0.1:{port}",
+                       "bench.floor_app:app"], {**os.environ, "FLOOR_DIR": folder}, port)
+        try:
+            print(f"\nfloor: bare WSGI, multipart streamed to disk with fsync, {args.workers} workers")
+            for name, _, _ in workloads:
+                for clients in (1, 8):
+                    rate, latencies = run(f"http://127.0.0.1:{port}/", prepared[name][clients], clients)
+                    floor_rates[(name, clients)] = rate
+                    print(f"  {name:<42} {clients} client(s)  {figures(rate, latencies)}")
+        finally:
+            floor.terminate()
+            floor.wait()
+
+    for database, configured in databases:
+        with tempfile.TemporaryDirectory() as folder:
+            url = configured or f"sqlite:///{folder}/bench.sqlite3"
+            if configured:
+                from sqlalchemy import text
+
+                engine = create_engine(url)
+                with engine.begin() as connection:
+                    connection.execute(text("DROP SCHEMA public CASCADE"))
+                    connection.execute(text("CREATE SCHEMA public"))
+                engine.dispose()
+            token = prepare(url)
+            port = free_port()
+            env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "DEVELOPMENT": "1", "INSTANCE_DIR": folder,
+                   "MEDIA_DIR": f"{folder}/media"}
+            server = start([sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--bind",
+                            f"127.0.0.1:{port}", "wsgi:app"], env, port)
+            try:
+                print(f"\nours on {database}, gunicorn {args.workers} sync workers")
+                for name, make, count in workloads:
+                    fresh = {clients: list(make(count)) for clients in (1, 8)}
+                    for clients in (1, 8):
+                        rate, latencies = run(f"http://127.0.0.1:{port}/key/{token}/submission", fresh[clients], clients)
+                        share = 100 * rate / floor_rates[(name, clients)]
+                        print(f"  {name:<42} {clients} client(s)  {figures(rate, latencies)}   {share:5.1f} % of floor"
+                              f"   ({sizes[name] // 1024} KB each)")
+                print(f"  largest worker RSS after the runs: {worker_rss_mb(server):.0f} MB")
+            finally:
+                server.terminate()
+                server.wait()
+
+
+if __name__ == "__main__":
+    main()
