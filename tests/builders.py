@@ -2,7 +2,9 @@
 with EXIF time and GPS, signature PNGs and Collect's audit.csv.
 
 Everything is deterministic for given arguments (the same call gives the same bytes), except the
-default instanceID (a new uuid4 each call) and the default visit time (two hours ago).
+default instanceID (a new uuid4 each call). The default visit time, DEFAULT_WHEN, is fixed when
+this module is imported (yesterday 10:30 Shanghai time), so two calls in one test run name their
+files alike, as a phone re-sending or editing the same visit does.
 
 Relevance follows ODK Collect: JavaRosa leaves non-relevant questions, groups and repeats out of
 the submission altogether, so the visit builders omit them (an answer of None in `instance_xml`);
@@ -17,7 +19,7 @@ import random
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from fractions import Fraction
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -254,10 +256,15 @@ def _resolve(form_id: str, scope: FormNode, answers: dict, where: str) -> dict[t
     return resolved
 
 
+def _answered_inside(values: dict, group: tuple[str, ...]) -> bool:
+    """A group given as None but with answers inside it is there after all (an override won)."""
+    return any(path[: len(group)] == group and len(path) > len(group) and value is not None for path, value in values.items())
+
+
 def _emit(form_id: str, parent: ET.Element, node: FormNode, values: dict, prefix: tuple[str, ...]) -> None:
     for child in node.children:
         path = prefix + (child.name,)
-        if path in values and values[path] is None:
+        if path in values and values[path] is None and not _answered_inside(values, path):
             continue  # not relevant: Collect leaves it out of the submission
         if child.is_repeat:
             instances = values.get(path, [{}])  # Collect starts a repeat with one instance
@@ -285,8 +292,8 @@ def instance_xml(
 
     Answers name a field by its name (when unique in the form) or by its path from the root
     ("sights/sight_head_photo"); a repeat takes a list of dicts, one per instance, whose keys are
-    names or paths inside the repeat. None leaves a field, group or repeat out (not relevant); any
-    field not answered is present and empty; a repeat not answered has one empty instance. A name
+    names or paths inside the repeat. None leaves a field, group or repeat out (not relevant), unless
+    fields inside that group are answered; any field not answered is present and empty; a repeat not answered has one empty instance. A name
     the form does not have raises KeyError.
     """
     form = compiled_form(form_id)
@@ -337,8 +344,8 @@ def _geopoint(lat: float, lon: float, altitude: float = 1820.0, accuracy: float 
     return f"{lat} {lon} {altitude} {accuracy}"
 
 
-def _default_when() -> datetime:
-    return datetime.now(SHANGHAI).replace(microsecond=0) - timedelta(hours=2)
+# Recent (the forms refuse a visit_date after today) and fixed for the whole test run.
+DEFAULT_WHEN = datetime.combine(datetime.now(SHANGHAI).date() - timedelta(days=1), time(10, 30), tzinfo=SHANGHAI)
 
 
 _MEMBER_FIELDS = (
@@ -528,8 +535,17 @@ def _referenced(value) -> list[str]:
 
 
 def _finish(form_id, answers, overrides, files, instance_id, deprecated_id, version) -> tuple[bytes, dict[str, bytes]]:
-    """Apply overrides, build the XML, and keep exactly the files the final answers name."""
-    answers = {**answers, **overrides}
+    """Apply overrides, build the XML, and keep exactly the files the final answers name.
+
+    Overrides win by path: a group or repeat overridden with None drops the builder's own answers
+    inside it (three_checks=None leaves the group out even though the builder had filled it)."""
+    root = compiled_form(form_id).root
+    defaults = _resolve(form_id, root, answers, "")
+    replaced = _resolve(form_id, root, overrides, "")
+    for group, value in replaced.items():
+        if value is None:
+            defaults = {path: v for path, v in defaults.items() if path[: len(group)] != group or path == group}
+    answers = {"/".join(path): value for path, value in {**defaults, **replaced}.items()}
     named = {name for value in answers.values() for name in _referenced(value)}
     attachments = {name: data for name, data in files.items() if name in named}
     xml = instance_xml(
@@ -566,23 +582,28 @@ def household_visit(
     other than "done" leaves out what the form makes non-relevant and flags it as the caseworker
     would (refused -> refused_investigation, moved -> moved_without_notice).
 
+    case_id=None makes a new applicant's visit (visit_type application, is_new_applicant yes, the
+    applicant group filled, no case_id); visit_type="application" also skips the three checks.
+
     `investigators` are names (each signs) or dicts of raw answers (see _signers). `overrides`
     replace answers by name or path: None leaves a field out (sight_head_photo=None: a sight seen
     but not photographed), a new file name is named in the XML but not returned (an attachment
     that has not arrived yet). Only files the final answers name are returned.
     """
-    when = (when or _default_when()).astimezone(SHANGHAI)
+    when = (when or DEFAULT_WHEN).astimezone(SHANGHAI)
     start, end = when - timedelta(minutes=12), when + timedelta(minutes=13)
     files: dict[str, bytes] = {}
     done = outcome == "done"
+    new_applicant = case_id is None
+    visit_type = overrides.get("visit_type") or ("application" if new_applicant else "periodic")
     answers: dict[str, object] = {
         "start": _odk_datetime(start),
         "end": _odk_datetime(end),
         "username": "",
         "start_location": _geopoint(round(lat + 0.0003, 6), round(lon - 0.0002, 6), 1818.0, 12.0),
-        "visit_type": "periodic",
-        "is_new_applicant": None,
-        "case_id": case_id,
+        "visit_type": visit_type,
+        "is_new_applicant": ("yes" if new_applicant else "no") if visit_type == "application" else None,
+        "case_id": None if new_applicant else case_id,
         "applicant": None,
         "visit_date": when.date().isoformat(),
         "outcome": outcome,
@@ -595,6 +616,14 @@ def household_visit(
         "red_flag_notes": None if _RED_FLAGS.get(outcome, "none") == "none" else _OUTCOME_NOTES.get(outcome, ""),
         "audit": "audit.csv",
     }
+    if new_applicant:
+        answers |= {
+            "applicant_name": "赵新户",
+            "applicant_id_number": id_number(date(1975, 5, 6), True, 7),
+            "applicant_address": "石门村 9 号",
+            "applicant_residence": "rural",
+            "applicant_phone": "13800138000",
+        }
     if done:
         rows = _member_rows(members)
         member_answers = [
@@ -633,12 +662,12 @@ def household_visit(
                 "business_registered": "no",
                 "luxury_goods": "none",
                 "living_conditions": "土木结构平房三间，家具简陋",
-                **{name: "yes" for name in (
+                # The three checks are about payments and publicity: skipped on application visits.
+                **({"three_checks": None} if visit_type == "application" else {name: "yes" for name in (
                     "check_genuine", "check_income_accurate", "check_category_right", "check_publicity_done",
                     "check_no_favouritism", "check_funds_on_time", "check_funds_full",
-                )},
-                "check_notes": "",
-                "investigator_opinion": "continue",
+                )} | {"check_notes": ""}),
+                "investigator_opinion": "approve_applicant" if visit_type == "application" else "continue",
                 "suggested_category": "B",
                 "opinion_text": "经入户核查，家庭收入情况属实，建议继续享受低保。",
                 "head_signature": head_signature,
@@ -652,7 +681,9 @@ def household_visit(
             )}
             | {"household_size": "0", "household_income": "0", "income_per_capita": "0"}
         )
-    answers["instanceName"] = f"{overrides.get('case_label', '')} {answers['visit_date']}"
+    applicant_name = overrides.get("applicant_name") or overrides.get("applicant/applicant_name") or "赵新户"
+    label = f"新申请 {applicant_name}" if new_applicant else overrides.get("case_label", "")
+    answers["instanceName"] = f"{label} {answers['visit_date']}"
     questions = _audited(
         {**answers, **overrides},
         "visit_type", "case_id", "visit_date", "outcome", "investigators[1]/investigator_name", "location",
@@ -678,7 +709,7 @@ def application(
     """Book 1 (最低生活保障申请书) as Collect sends it: the head's written reasons, signature PNG
     and a photo of the signed paper (a JPEG with EXIF time, no GPS: a photo of a document taken
     indoors often has none)."""
-    when = (when or _default_when()).astimezone(SHANGHAI)
+    when = (when or DEFAULT_WHEN).astimezone(SHANGHAI)
     start, end = when - timedelta(minutes=5), when + timedelta(minutes=5)
     files: dict[str, bytes] = {}
     signed = when - timedelta(minutes=1)
@@ -722,7 +753,7 @@ def spot_check(
     """A spot check (抽查复核) re-visit as Collect sends it: one checker by default, the same five
     sights and member incomes as household_visit(members=...) so the two compare equal unless
     overridden, the assessment, the head's signature and audit.csv."""
-    when = (when or _default_when()).astimezone(SHANGHAI)
+    when = (when or DEFAULT_WHEN).astimezone(SHANGHAI)
     start, end = when - timedelta(minutes=10), when + timedelta(minutes=10)
     files: dict[str, bytes] = {}
     done = outcome == "done"

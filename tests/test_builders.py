@@ -318,3 +318,32 @@ def test_a_file_named_in_an_override_is_not_returned_so_the_submission_is_incomp
     assert ET.fromstring(xml).findtext("sights/sight_home_photo") == "1795000000000.jpg"
     assert "1795000000000.jpg" not in attachments
     assert len([name for name in attachments if name.endswith(".jpg")]) == 4
+
+
+def test_without_a_time_two_builds_of_a_visit_name_the_same_files():
+    # As Collect re-sending or editing one visit: the same file names, and the same bytes.
+    first, second = household_visit("C-1"), household_visit("C-1", deprecated_id="uuid:x")
+    assert first[1] == second[1]
+    assert datetime.fromisoformat(ET.fromstring(first[0]).findtext("start")) < datetime.now(SHANGHAI)
+
+
+def test_a_new_applicant_visit_has_the_applicant_group_and_no_case_id():
+    xml, _ = household_visit(None, when=WHEN, **{"applicant/applicant_name": "钱新户"})
+    root = ET.fromstring(xml)
+    assert root.find("case_id") is None  # not relevant for a new applicant
+    assert (root.findtext("visit_type"), root.findtext("is_new_applicant")) == ("application", "yes")
+    assert root.findtext("applicant/applicant_name") == "钱新户"
+    number = root.findtext("applicant/applicant_id_number")
+    assert normalise_id_number(number) == number
+    assert root.find("three_checks") is None  # skipped on application visits
+    assert root.findtext("investigator_opinion") == "approve_applicant"
+    assert root.findtext("meta/instanceName") == "新申请 钱新户 2026-11-20"
+
+
+def test_an_application_visit_of_a_known_case_and_a_group_overridden_to_none():
+    root = ET.fromstring(household_visit("C-1", when=WHEN, visit_type="application")[0])
+    assert (root.findtext("case_id"), root.findtext("is_new_applicant")) == ("C-1", "no")
+    assert root.find("applicant") is None and root.find("three_checks") is None
+    root = ET.fromstring(household_visit("C-1", when=WHEN, property=None)[0])
+    assert root.find("property") is None  # the builder's own answers inside it are dropped too
+    assert root.findtext("three_checks/check_genuine") == "yes"
