@@ -1,14 +1,19 @@
-"""Household cases within the caller's areas; ID numbers are masked."""
+"""Household cases within the caller's areas, with their submissions; ID numbers are masked."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from ..extensions import db
-from ..models import CASE_STATUSES
+from ..models import CASE_STATUSES, Household, SubmissionVersion
 from ..services.cases import case_in_reach, cases_in_reach
 from ..services.idnumbers import mask_id_number
 from .auth import api_user
 from .pagination import SqlPage
+from .submissions import SubmissionSummarySchema, submissions_of_household
 
 blp = Blueprint("cases", __name__, description="Household cases (一户一档)")
 
@@ -40,6 +45,19 @@ class CaseSummarySchema(Schema):
 
 class CaseSchema(CaseSummarySchema):
     members = fields.List(fields.Nested(MemberSchema))
+    submissions = fields.List(fields.Nested(SubmissionSummarySchema),
+                              metadata={"description": "Visits and records filed under it, newest first"})
+
+
+@dataclass
+class CaseWithSubmissions:
+    """A household read for the API, with the submissions filed under it."""
+
+    household: Household
+    submissions: list[SubmissionVersion]
+
+    def __getattr__(self, name):
+        return getattr(self.household, name)
 
 
 class CaseQuerySchema(Schema):
@@ -62,5 +80,7 @@ class CaseItem(MethodView):
     @blp.response(200, CaseSchema)
     @blp.alt_response(404, description="No such household in your areas")
     def get(self, case_number):
-        """One household with its members (404 outside your areas, so case numbers do not leak)."""
-        return case_in_reach(db.session, api_user(), case_number)
+        """One household with its members and submissions (404 outside your areas, so case numbers do not leak)."""
+        user = api_user()
+        household = case_in_reach(db.session, user, case_number)
+        return CaseWithSubmissions(household, submissions_of_household(user, household))

@@ -1,0 +1,92 @@
+"""Photos, signatures and other files sent with submissions, for callers who may see such a submission."""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import PurePath
+
+from flask import request, send_file
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from ..errors import NotFound
+from ..extensions import db
+from ..models import Attachment, Submission, SubmissionVersion, User
+from ..storage import get_storage
+from .auth import api_user
+from .submissions import visible_to
+
+log = logging.getLogger(__name__)
+
+blp = Blueprint("media", __name__, description="Files sent with submissions (photos, signatures, audit logs)")
+
+
+def attachment_in_reach(user: User, sha256: str, *, with_thumbnail: bool = False) -> Attachment:
+    """An attachment holding these bytes, in any version of a submission the caller may see.
+
+    NotFound whether the bytes are unknown or only in submissions out of reach: a hash must not
+    tell a caller that a photo exists elsewhere."""
+    query = (
+        select(Attachment)
+        .join(SubmissionVersion, SubmissionVersion.id == Attachment.version_id)
+        .join(Submission, Submission.id == SubmissionVersion.submission_id)
+        .where(Attachment.sha256 == sha256, visible_to(user))
+        .order_by(Attachment.id)
+        .limit(1)
+    )
+    if with_thumbnail:
+        query = query.where(Attachment.thumbnail_sha256.is_not(None))
+    attachment = db.session.scalar(query)
+    if attachment is None:
+        raise NotFound("No such file in your areas.")
+    return attachment
+
+
+def _stream(sha256: str, *, content_type: str, download_name: str):
+    """The stored bytes, conditional on the ETag (= the SHA-256) and with byte ranges."""
+    try:
+        handle = get_storage().open(sha256)
+    except FileNotFoundError:
+        log.error("file %s is referred to by a submission but missing from storage", sha256)
+        raise NotFound("The file is recorded but missing from storage; tell the administrator.") from None
+    size = os.fstat(handle.fileno()).st_size
+    response = send_file(handle, mimetype=content_type, download_name=download_name, conditional=False,
+                         etag=sha256, max_age=None)
+    response.content_length = size
+    # The bytes behind a hash never change, but who may see them can: a browser keeps them for this
+    # user only and asks again each time (a 304 when unchanged), so a withdrawn area stops at once.
+    response.cache_control.private = True
+    response.cache_control.no_cache = True
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response.make_conditional(request, accept_ranges=True, complete_length=size)
+
+
+FILE_RESPONSES = dict(content_type="application/octet-stream",
+                      description="The file's bytes; ETag is its SHA-256, 304 on If-None-Match, byte ranges")
+
+
+@blp.route("/<sha256>")
+class MediaFile(MethodView):
+    @blp.response(200, **FILE_RESPONSES)
+    @blp.alt_response(304, description="Not modified (If-None-Match)")
+    @blp.alt_response(404, description="No submission you may see holds this file")
+    def get(self, sha256):
+        """Download a file sent with a submission, by its SHA-256."""
+        attachment = attachment_in_reach(api_user(), sha256)
+        return _stream(attachment.sha256, content_type=attachment.content_type or "application/octet-stream",
+                       download_name=attachment.filename)
+
+
+@blp.route("/<sha256>/thumbnail")
+class MediaThumbnail(MethodView):
+    @blp.response(200, content_type="image/jpeg",
+                  description="JPEG, longest side 320 px, EXIF orientation applied; ETag is its SHA-256")
+    @blp.alt_response(304, description="Not modified (If-None-Match)")
+    @blp.alt_response(404, description="No submission you may see holds this file, or it is not a picture")
+    def get(self, sha256):
+        """The review thumbnail of a photo or signature, by the original file's SHA-256."""
+        attachment = attachment_in_reach(api_user(), sha256, with_thumbnail=True)
+        return _stream(attachment.thumbnail_sha256, content_type="image/jpeg",
+                       download_name=f"{PurePath(attachment.filename).stem}-thumbnail.jpg")

@@ -1,0 +1,238 @@
+"""Submissions from phones within the caller's reach: answers (ID numbers masked), versions, files, flags."""
+from __future__ import annotations
+
+from flask import url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+from sqlalchemy import and_, exists, not_, or_, select
+from sqlalchemy.orm import selectinload
+
+from ..errors import NotFound
+from ..extensions import db
+from ..models import Area, Attachment, Flag, Form, Household, Submission, SubmissionVersion, User, user_areas
+from ..services.areas import reach_condition
+from ..services.idnumbers import mask_id_number
+from ..services.ingest import visit_answers
+from .auth import api_user
+from .pagination import SqlPage
+
+blp = Blueprint("submissions", __name__, description="Visits and other forms sent from phones")
+
+
+# --- who may see what --------------------------------------------------------------------------
+
+def visible_to(user: User):
+    """A SQL condition on Submission: the caller may read it.
+
+    A submission filed under a household is visible where the household is (its village lies in the
+    caller's reach). One with no household (a record not about a single household) is visible to
+    its submitter, and to callers whose reach includes every area of the submitter's: a township
+    supervisor sees what the township's caseworkers send; a caseworker of one village does not see
+    what a colleague answering for two villages sends.
+    """
+    # Correlate on Submission only: reach_condition() names Area, which an enclosing query may join too.
+    household_in_reach = (
+        select(Household.id)
+        .join(Area, Area.id == Household.village_id)
+        .where(Household.id == Submission.household_id, reach_condition(user))
+        .correlate(Submission)
+    )
+    submitter_has_areas = (
+        select(user_areas.c.area_id).where(user_areas.c.user_id == Submission.submitted_by_id).correlate(Submission)
+    )
+    submitter_area_outside_reach = (
+        select(Area.id)
+        .join(user_areas, user_areas.c.area_id == Area.id)
+        .where(user_areas.c.user_id == Submission.submitted_by_id, not_(reach_condition(user)))
+        .correlate(Submission)
+    )
+    return or_(
+        and_(Submission.household_id.is_not(None), exists(household_in_reach)),
+        and_(
+            Submission.household_id.is_(None),
+            or_(
+                Submission.submitted_by_id == user.id,
+                and_(exists(submitter_has_areas), not_(exists(submitter_area_outside_reach))),
+            ),
+        ),
+    )
+
+
+def current_versions(user: User):
+    """The current version of each submission the caller may see, newest submission first."""
+    return (
+        select(SubmissionVersion)
+        .join(Submission, Submission.id == SubmissionVersion.submission_id)
+        .where(SubmissionVersion.is_current, visible_to(user))
+        .options(
+            selectinload(SubmissionVersion.submission).selectinload(Submission.form),
+            selectinload(SubmissionVersion.submission).selectinload(Submission.submitted_by),
+            selectinload(SubmissionVersion.submission).selectinload(Submission.household),
+            selectinload(SubmissionVersion.flags),
+        )
+        .order_by(Submission.created_at.desc(), Submission.id.desc())
+    )
+
+
+def submissions_of_household(user: User, household: Household) -> list[SubmissionVersion]:
+    return list(db.session.scalars(current_versions(user).where(Submission.household_id == household.id)))
+
+
+def submission_in_reach(user: User, submission_id: int) -> SubmissionVersion:
+    """The current version of one submission, or NotFound whether it is missing or out of reach."""
+    version = db.session.scalar(
+        current_versions(user)
+        .where(Submission.id == submission_id)
+        .options(
+            selectinload(SubmissionVersion.attachments),
+            selectinload(SubmissionVersion.form_version),
+            selectinload(SubmissionVersion.submission).selectinload(Submission.versions).options(
+                selectinload(SubmissionVersion.submitted_by), selectinload(SubmissionVersion.form_version)),
+        )
+    )
+    if version is None:
+        raise NotFound(f"No submission {submission_id} in your areas.")
+    return version
+
+
+def masked_answers(value, name: str = ""):
+    """Answers with every field whose name ends in id_number masked, at any depth (repeats too)."""
+    if isinstance(value, dict):
+        return {key: masked_answers(item, key) for key, item in value.items()}
+    if isinstance(value, list):
+        return [masked_answers(item, name) for item in value]
+    if isinstance(value, str) and name.endswith("id_number"):
+        return mask_id_number(value)
+    return value
+
+
+# --- schemas -------------------------------------------------------------------------------------
+
+def _case_number(version: SubmissionVersion) -> str | None:
+    household = version.submission.household
+    return household.case_number if household else None
+
+
+class SubmissionSummarySchema(Schema):
+    """A submission in lists; read from its current version."""
+
+    id = fields.Integer(attribute="submission_id")
+    form_id = fields.String(attribute="submission.form.form_id")
+    instance_id = fields.String(attribute="submission.instance_id",
+                                metadata={"description": "The instanceID it was first sent with; names it for good"})
+    case_number = fields.Function(_case_number, metadata={"type": "string", "nullable": True,
+                                                          "description": "The household it is filed under, if any"})
+    received_at = fields.DateTime(attribute="submission.created_at", metadata={"description": "First received"})
+    last_received_at = fields.DateTime(attribute="received_at", metadata={"description": "Current version received"})
+    submitted_by = fields.String(attribute="submission.submitted_by.username")
+    is_complete = fields.Boolean(metadata={"description": "Every file the form data names has arrived"})
+    flag_count = fields.Function(lambda version: len(version.flags), metadata={"type": "integer"})
+
+
+class GeopointSchema(Schema):
+    latitude = fields.Float()
+    longitude = fields.Float()
+    accuracy = fields.Float(allow_none=True, metadata={"description": "Metres, as the phone reported it"})
+
+
+class SubmissionVersionSchema(Schema):
+    instance_id = fields.String()
+    deprecated_id = fields.String(allow_none=True, metadata={"description": "The version this one corrects"})
+    received_at = fields.DateTime()
+    submitted_by = fields.String(attribute="submitted_by.username")
+    is_current = fields.Boolean()
+    is_complete = fields.Boolean()
+    form_version = fields.String(attribute="form_version.version")
+
+
+def _media_url(attachment: Attachment) -> str | None:
+    return url_for("media.MediaFile", sha256=attachment.sha256) if attachment.sha256 else None
+
+
+def _thumbnail_url(attachment: Attachment) -> str | None:
+    return url_for("media.MediaThumbnail", sha256=attachment.sha256) if attachment.thumbnail_sha256 else None
+
+
+class AttachmentSchema(Schema):
+    filename = fields.String()
+    field = fields.String(metadata={"description": "The question's path, e.g. sights/sight_head_photo"})
+    content_type = fields.String(allow_none=True)
+    size = fields.Integer(allow_none=True)
+    received = fields.Function(lambda a: a.sha256 is not None, metadata={
+        "type": "boolean", "description": "False: named in the form data but not yet sent by the phone"})
+    received_at = fields.DateTime(allow_none=True)
+    sha256 = fields.String(allow_none=True)
+    width = fields.Integer(allow_none=True)
+    height = fields.Integer(allow_none=True)
+    exif_latitude = fields.Float(allow_none=True)
+    exif_longitude = fields.Float(allow_none=True)
+    taken_at = fields.DateTime(allow_none=True, metadata={"description": "EXIF time the photo was taken"})
+    camera = fields.String(allow_none=True, metadata={"description": "EXIF make and model"})
+    url = fields.Function(_media_url, metadata={"type": "string", "nullable": True,
+                                                "description": "Download the file (null until received)"})
+    thumbnail_url = fields.Function(_thumbnail_url, metadata={"type": "string", "nullable": True,
+                                                              "description": "A JPEG thumbnail of a photo or signature"})
+
+
+class FlagSchema(Schema):
+    code = fields.String()
+    severity = fields.String()
+    message = fields.String()
+    figures = fields.Dict(metadata={"description": "The numbers behind the flag (distances, amounts ...)"})
+    created_at = fields.DateTime()
+
+
+class SubmissionSchema(SubmissionSummarySchema):
+    form_version = fields.String(attribute="form_version.version")
+    current_instance_id = fields.String(attribute="instance_id")
+    answers = fields.Function(lambda version: masked_answers(visit_answers(version)), metadata={
+        "type": "object",
+        "description": "The current version's answers as nested objects (repeats as lists); ID numbers masked"})
+    geopoint = fields.Function(
+        lambda v: None if v.latitude is None else GeopointSchema().dump(v),
+        metadata={"type": "object", "nullable": True, "description": "The visit's own location"})
+    started_at = fields.DateTime(allow_none=True)
+    ended_at = fields.DateTime(allow_none=True)
+    versions = fields.List(fields.Nested(SubmissionVersionSchema), attribute="submission.versions",
+                           metadata={"description": "Every version received, oldest first"})
+    attachments = fields.List(fields.Nested(AttachmentSchema))
+    missing_files = fields.Function(lambda v: [a.filename for a in v.attachments if a.sha256 is None],
+                                    metadata={"type": "array", "items": {"type": "string"}})
+    flags = fields.List(fields.Nested(FlagSchema))
+
+
+class SubmissionQuerySchema(Schema):
+    case = fields.String(metadata={"description": "Case number of a household"})
+    form = fields.String(metadata={"description": "Form ID, e.g. household_visit"})
+    flagged = fields.Boolean(metadata={"description": "true: only with flags; false: only without"})
+
+
+# --- views ---------------------------------------------------------------------------------------
+
+@blp.route("")
+class Submissions(MethodView):
+    @blp.arguments(SubmissionQuerySchema, location="query")
+    @blp.response(200, SubmissionSummarySchema(many=True))
+    @blp.paginate(SqlPage)
+    def get(self, query):
+        """Submissions in the caller's areas, newest first."""
+        selected = current_versions(api_user())
+        if query.get("case"):
+            selected = selected.where(Submission.household_id.in_(
+                select(Household.id).where(Household.case_number == query["case"])))
+        if query.get("form"):
+            selected = selected.where(Submission.form_pk.in_(select(Form.id).where(Form.form_id == query["form"])))
+        if "flagged" in query:
+            has_flags = exists(select(Flag.id).where(Flag.version_id == SubmissionVersion.id))
+            selected = selected.where(has_flags if query["flagged"] else not_(has_flags))
+        return selected
+
+
+@blp.route("/<int:submission_id>")
+class SubmissionItem(MethodView):
+    @blp.response(200, SubmissionSchema)
+    @blp.alt_response(404, description="No such submission in your areas")
+    def get(self, submission_id):
+        """One submission: answers, versions, files and flags (404 outside your areas)."""
+        return submission_in_reach(api_user(), submission_id)
