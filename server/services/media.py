@@ -122,7 +122,10 @@ def inspect_image(
     # Second pass: decode, at reduced scale for JPEG (the thumbnail and the hash need no more),
     # which still runs through the whole file, so a truncated or corrupt JPEG fails here.
     with _open(path, name) as image:
-        image.draft(None, (THUMBNAIL_SIZE, THUMBNAIL_SIZE))
+        longest = max(width, height)
+        # Ask for the smallest scale whose image still covers the thumbnail box (1/4 for a
+        # 1600 x 1200 photo): decoding cost falls with the square of the scale.
+        image.draft(None, (max(1, THUMBNAIL_SIZE * width // longest), max(1, THUMBNAIL_SIZE * height // longest)))
         try:
             image.load()
         except MemoryError:
@@ -139,7 +142,7 @@ def inspect_image(
         taken_at = _taken_at(exif, local_tz)
         latitude, longitude = _gps_position(exif)
         camera = _camera(exif)
-        upright = _apply_orientation(image, exif)
+        upright = _to_rgb(_apply_orientation(image, exif))  # once: both the hash and the thumbnail use it
         phash = _phash(upright)
         thumbnail = _thumbnail(upright)
 
@@ -339,7 +342,8 @@ def _to_rgb(image: Image.Image) -> Image.Image:
 def _thumbnail(image: Image.Image) -> bytes:
     small = _to_rgb(image)
     small = small.copy() if small is image else small
-    small.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE), Image.Resampling.LANCZOS)
+    # Bilinear from a source at most ~2.5 times larger looks the same at 320 px and costs half.
+    small.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE), Image.Resampling.BILINEAR, reducing_gap=2.0)
     buffer = io.BytesIO()
     small.save(buffer, "JPEG", quality=THUMBNAIL_QUALITY, optimize=True)  # no exif= : none is kept
     return buffer.getvalue()

@@ -81,12 +81,17 @@ class LocalStorage:
             raise ValueError("not a SHA-256 hex digest")
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
-    def commit(self, staged: StagedFile) -> str:
-        """Make the staged bytes durable under their hash; identical bytes already stored are kept."""
+    def commit(self, staged: StagedFile, *, durable: bool = True) -> str:
+        """Move the staged bytes into place under their hash; identical bytes already stored are kept.
+
+        durable=True (evidence) fsyncs the file and its folder before returning; files that can be
+        made again from the evidence (thumbnails) skip the fsyncs.
+        """
         if staged.committed:
             return staged.sha256
         staged.flush()
-        os.fsync(staged._file.fileno())
+        if durable:
+            os.fsync(staged._file.fileno())
         staged.close()
         target = self.path_of(staged.sha256)
         if target.exists():
@@ -94,7 +99,8 @@ class LocalStorage:
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(staged.path, target)
-            _fsync_directory(target.parent)
+            if durable:
+                _fsync_directory(target.parent)
         staged.committed = True
         return staged.sha256
 
