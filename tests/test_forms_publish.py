@@ -37,7 +37,8 @@ def test_every_form_in_forms_is_published_with_xml_version_and_md5(session):
 
 def test_household_bound_forms_read_cases_csv(session):
     media = {form.form_id: version.media_files for form, version in form_service.current_versions(session)}
-    for form_id in ("household_visit", "application", "declaration", "authorization", "relative_registration",
+    assert media["household_visit"] == ["cases.csv", "villages.csv"]  # villages: for a new applicant
+    for form_id in ("application", "declaration", "authorization", "relative_registration",
                     "review_approval", "spot_check"):
         assert media[form_id] == ["cases.csv"], form_id
     assert media["democratic_appraisal"] == media["publicity_record"] == ["villages.csv"]
