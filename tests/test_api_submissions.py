@@ -306,3 +306,17 @@ def test_openapi_documents_the_new_paths(client):
     schemas = spec["components"]["schemas"]
     assert {"answers", "attachments", "flags", "versions", "geopoint"} <= set(schemas["Submission"]["properties"])
     assert "submissions" in schemas["Case"]["properties"]
+
+
+def test_phone_numbers_in_answers_are_masked(client, site):
+    xml, files = household_visit(None, when=WHEN, visit_type="application", is_new_applicant="yes", applicant=None, **{
+        "applicant/applicant_name": "赵新户", "applicant/applicant_id_number": "11010519491231002X",
+        "applicant/applicant_residence": "rural", "applicant/applicant_phone": "13800138000",
+        "applicant/applicant_village": site["east"].code}, investigator_opinion="approve_applicant")
+    post(client, site["token"], xml, files)
+    [row] = client.get("/api/v1/submissions?form=household_visit", headers=site["auth"]).json
+    body = client.get(f"/api/v1/submissions/{row['id']}", headers=site["auth"])
+    applicant = body.json["answers"]["applicant"]
+    assert applicant["applicant_phone"] == "138****8000"
+    assert applicant["applicant_id_number"] == "110105********002X"
+    assert "13800138000" not in body.text

@@ -12,7 +12,7 @@ from ..errors import NotFound
 from ..extensions import db
 from ..models import Area, Attachment, Flag, Form, Household, Submission, SubmissionVersion, User, user_areas
 from ..services.areas import reach_condition
-from ..services.idnumbers import mask_id_number
+from ..services.idnumbers import mask_id_number, mask_phone_number
 from ..services.ingest import visit_answers
 from .auth import api_user
 from .pagination import SqlPage
@@ -97,13 +97,15 @@ def submission_in_reach(user: User, submission_id: int) -> SubmissionVersion:
 
 
 def masked_answers(value, name: str = ""):
-    """Answers with every field whose name ends in id_number masked, at any depth (repeats too)."""
+    """Answers with every ID number and phone number masked, at any depth (repeats too)."""
     if isinstance(value, dict):
         return {key: masked_answers(item, key) for key, item in value.items()}
     if isinstance(value, list):
         return [masked_answers(item, name) for item in value]
     if isinstance(value, str) and name.endswith("id_number"):
         return mask_id_number(value)
+    if isinstance(value, str) and name.endswith("phone"):
+        return mask_phone_number(value)
     return value
 
 

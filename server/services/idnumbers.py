@@ -58,3 +58,10 @@ def mask_id_number(value: str | None) -> str | None:
     if len(value) != 18:
         return "*" * len(value)
     return value[:6] + "*" * 8 + value[-4:]
+
+
+def mask_phone_number(value: str | None) -> str | None:
+    """A mobile number keeps its first three and last four digits: 138****8000."""
+    if not value:
+        return value
+    return value[:3] + "*" * (len(value) - 7) + value[-4:] if len(value) >= 8 else "*" * len(value)
