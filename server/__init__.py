@@ -29,6 +29,8 @@ def create_app(config: dict | None = None) -> Flask:
         OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
         OPENAPI_REDOC_PATH=None,
         JSON_AS_ASCII=False,
+        # Every operation signs in with HTTP Basic (the scheme is declared in server/api/__init__.py).
+        API_SPEC_OPTIONS={"security": [{"basic": []}]},
     )
     app.config.update(config or {})
     if not app.config["SECRET_KEY"]:

@@ -100,3 +100,5 @@ def test_areas_api(client, make):
 def test_openapi_document(client):
     spec = client.get("/api/v1/openapi.json").json
     assert "/api/v1/forms" in spec["paths"] and "/api/v1/users/{username}/phone-token" in spec["paths"]
+    assert spec["security"] == [{"basic": []}]
+    assert spec["components"]["securitySchemes"]["basic"] == {"type": "http", "scheme": "basic"}
