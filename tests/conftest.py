@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import itertools
 import os
-from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient

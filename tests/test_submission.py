@@ -7,10 +7,10 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from server.models import Attachment, Household, Submission, SubmissionVersion
+from server.models import Household, Submission, SubmissionVersion
 from server.services import ingest
 
-from .builders import household_visit, instance_xml, jpeg_with_exif
+from .builders import household_visit, jpeg_with_exif
 from .conftest import OPENROSA
 from .openrosa_client import parse_openrosa_response
 

@@ -13,7 +13,8 @@ from ..services.cases import case_in_reach, cases_in_reach
 from ..services.idnumbers import mask_id_number
 from .auth import api_user
 from .pagination import SqlPage
-from .submissions import SubmissionSummarySchema, submissions_of_household
+from ..services.submissions import submissions_of_household
+from .submissions import SubmissionSummarySchema
 
 blp = Blueprint("cases", __name__, description="Household cases (一户一档)")
 
@@ -83,4 +84,4 @@ class CaseItem(MethodView):
         """One household with its members and submissions (404 outside your areas, so case numbers do not leak)."""
         user = api_user()
         household = case_in_reach(db.session, user, case_number)
-        return CaseWithSubmissions(household, submissions_of_household(user, household))
+        return CaseWithSubmissions(household, submissions_of_household(db.session, user, household))

@@ -15,7 +15,7 @@ from ..extensions import db
 from ..models import Attachment, Submission, SubmissionVersion, User
 from ..storage import get_storage
 from .auth import api_user
-from .submissions import visible_to
+from ..services.submissions import visible_to
 
 log = logging.getLogger(__name__)
 

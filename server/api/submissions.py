@@ -5,95 +5,17 @@ from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
-from sqlalchemy import and_, exists, not_, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import exists, not_, select
 
-from ..errors import NotFound
 from ..extensions import db
-from ..models import Area, Attachment, Flag, Form, Household, Submission, SubmissionVersion, User, user_areas
-from ..services.areas import reach_condition
+from ..models import Attachment, Flag, Form, Household, Submission, SubmissionVersion
 from ..services.idnumbers import mask_id_number, mask_phone_number
 from ..services.ingest import visit_answers
+from ..services.submissions import current_versions, submission_in_reach
 from .auth import api_user
 from .pagination import SqlPage
 
 blp = Blueprint("submissions", __name__, description="Visits and other forms sent from phones")
-
-
-# --- who may see what --------------------------------------------------------------------------
-
-def visible_to(user: User):
-    """A SQL condition on Submission: the caller may read it.
-
-    A submission filed under a household is visible where the household is (its village lies in the
-    caller's reach). One with no household (a record not about a single household) is visible to
-    its submitter, and to callers whose reach includes every area of the submitter's: a township
-    supervisor sees what the township's caseworkers send; a caseworker of one village does not see
-    what a colleague answering for two villages sends.
-    """
-    # Correlate on Submission only: reach_condition() names Area, which an enclosing query may join too.
-    household_in_reach = (
-        select(Household.id)
-        .join(Area, Area.id == Household.village_id)
-        .where(Household.id == Submission.household_id, reach_condition(user))
-        .correlate(Submission)
-    )
-    submitter_has_areas = (
-        select(user_areas.c.area_id).where(user_areas.c.user_id == Submission.submitted_by_id).correlate(Submission)
-    )
-    submitter_area_outside_reach = (
-        select(Area.id)
-        .join(user_areas, user_areas.c.area_id == Area.id)
-        .where(user_areas.c.user_id == Submission.submitted_by_id, not_(reach_condition(user)))
-        .correlate(Submission)
-    )
-    return or_(
-        and_(Submission.household_id.is_not(None), exists(household_in_reach)),
-        and_(
-            Submission.household_id.is_(None),
-            or_(
-                Submission.submitted_by_id == user.id,
-                and_(exists(submitter_has_areas), not_(exists(submitter_area_outside_reach))),
-            ),
-        ),
-    )
-
-
-def current_versions(user: User):
-    """The current version of each submission the caller may see, newest submission first."""
-    return (
-        select(SubmissionVersion)
-        .join(Submission, Submission.id == SubmissionVersion.submission_id)
-        .where(SubmissionVersion.is_current, visible_to(user))
-        .options(
-            selectinload(SubmissionVersion.submission).selectinload(Submission.form),
-            selectinload(SubmissionVersion.submission).selectinload(Submission.submitted_by),
-            selectinload(SubmissionVersion.submission).selectinload(Submission.household),
-            selectinload(SubmissionVersion.flags),
-        )
-        .order_by(Submission.created_at.desc(), Submission.id.desc())
-    )
-
-
-def submissions_of_household(user: User, household: Household) -> list[SubmissionVersion]:
-    return list(db.session.scalars(current_versions(user).where(Submission.household_id == household.id)))
-
-
-def submission_in_reach(user: User, submission_id: int) -> SubmissionVersion:
-    """The current version of one submission, or NotFound whether it is missing or out of reach."""
-    version = db.session.scalar(
-        current_versions(user)
-        .where(Submission.id == submission_id)
-        .options(
-            selectinload(SubmissionVersion.attachments),
-            selectinload(SubmissionVersion.form_version),
-            selectinload(SubmissionVersion.submission).selectinload(Submission.versions).options(
-                selectinload(SubmissionVersion.submitted_by), selectinload(SubmissionVersion.form_version)),
-        )
-    )
-    if version is None:
-        raise NotFound(f"No submission {submission_id} in your areas.")
-    return version
 
 
 def masked_answers(value, name: str = ""):
@@ -237,4 +159,4 @@ class SubmissionItem(MethodView):
     @blp.alt_response(404, description="No such submission in your areas")
     def get(self, submission_id):
         """One submission: answers, versions, files and flags (404 outside your areas)."""
-        return submission_in_reach(api_user(), submission_id)
+        return submission_in_reach(db.session, api_user(), submission_id)
