@@ -22,6 +22,7 @@ from ..models import Area, Attachment, Form, Household, Submission, SubmissionVe
 from ..storage import LocalStorage, StagedFile
 from . import media
 from .areas import is_in_reach
+from .checks import run_checks
 from .forms import find_version
 from .xforms import FormStructure, InstanceInvalid, answers, find_text, form_structure, leaves, local, parse_instance
 
@@ -128,6 +129,7 @@ def receive(session: Session, storage: LocalStorage, user: User, xml: bytes, upl
     if household is not None and household.latitude is None and version.latitude is not None:
         household.latitude, household.longitude = version.latitude, version.longitude
     session.flush()
+    run_checks(session, version)
     missing = [a.filename for a in version.attachments if not a.sha256]
     if missing:
         return Received(201, f"Received; still waiting for {len(missing)} file(s): {', '.join(missing)}. Send again.", version)
@@ -253,6 +255,7 @@ def _complete(session: Session, storage: LocalStorage, version: SubmissionVersio
     if added:
         version.is_complete = all(a.sha256 for a in version.attachments)
         session.flush()
+        run_checks(session, version)
     return added
 
 

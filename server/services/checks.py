@@ -1,0 +1,574 @@
+"""Checks run at receipt: what a supervisor should look at in a visit, stored as flags with their figures.
+
+run_checks() recomputes every flag of one submission version from scratch: it runs when the
+version arrives and again when a re-send completes its files, so it must give the same answer
+whatever it found before. Each flag has a stable code, a message in plain Chinese followed by
+English (supervisors read it), and its numbers in `figures`.
+
+Severity: "error" where the record itself misses what the procedure requires (a sight neither
+photographed nor explained, fewer investigators than required, a missing signature, the same
+photo file in another household); "warning" where the facts need a person's judgement (distance,
+accuracy, photo position or time, a near-identical photo, red flags, income, not at home).
+
+Only household_visit and spot_check are checked; other forms get no flags.
+"""
+from __future__ import annotations
+
+import functools
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+from geopy.distance import geodesic
+from sqlalchemy import cast, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import BIT
+from sqlalchemy.orm import Session, undefer
+
+from ..models import Area, Attachment, CountyRules, Flag, Household, Standard, Submission, SubmissionVersion
+from ..models import rules as defaults
+from .media import SIMILAR_PHASH_DISTANCE, phash_distance
+from .xforms import HTML_NS, XFORMS_NS, answers, find_text, form_structure, parse_instance
+
+CHECKED_FORMS = ("household_visit", "spot_check")
+# Supervisors read times in the county's local time (phones write EXIF in it too; see media.py).
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+
+# Who went: the repeat, its name and signature fields, and how many distinct people are required.
+# household_visit: at least two staff visit each household (domain). spot_check: the form itself
+# asks for at least one checker (a county re-visit), so two would flag nearly every spot check.
+PEOPLE = {
+    "household_visit": ("investigators", "investigator_name", "investigator_signature", 2),
+    "spot_check": ("checkers", "checker_name", "checker_signature", 1),
+}
+
+SIGHTS = {
+    "head": ("见低保户/户主", "the beneficiary / head of household"),
+    "certificate": ("见低保证", "the assistance certificate"),
+    "passbook": ("见存折/一卡通", "the passbook or bank card"),
+    "hukou": ("见户口本或身份证", "the hukou or ID card"),
+    "home": ("见居住环境", "the living conditions"),
+}
+
+# --- the photo re-use search ---------------------------------------------------------------------
+# Two stages, both pre-filtered in SQL:
+# 1. Exact perceptual-hash equality, across every county, through the index on attachments.phash.
+#    Identical bytes always give the same hash, and re-encoding, resizing or a brightness change
+#    leave it unchanged or move it by a bit or two (media.py), so this finds most re-use however
+#    old the other photo is, at the cost of an index lookup per photo.
+# 2. Hamming distance up to SIMILAR_PHASH_DISTANCE, which no B-tree index can answer: a scan of the
+#    REUSE_SCAN_LIMIT most recently received photos (by id) of other households in the same county.
+#    PostgreSQL computes the distances itself and returns only the matches; on SQLite the (id, phash)
+#    pairs are compared in Python. A county of 5,000 households visited twice a year gathers
+#    ~50,000 photos a year (five per visit), so the bound covers about the last five months; a
+#    near-identical copy older than that is missed unless its hash is equal (stage 1). The cost per
+#    submission is bounded by the limit whatever the county's size: one query and at most
+#    REUSE_SCAN_LIMIT x (photos in this visit) XOR-and-popcounts.
+#    Pigeonhole indexing (split the 64 bits into 11 bands, one must match exactly) would need a
+#    side table of bands and narrows little at a distance of 10 (each 6-bit band matches 1/64 of all
+#    photos, 11 bands ~17 %), so the bounded scan is the simpler honest choice at this size.
+REUSE_SCAN_LIMIT = 20_000
+REUSE_EXACT_LIMIT = 200  # rows per exact-hash query: a blank or black photo can match very many
+REUSE_MATCHES_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class Rules:
+    """A county's check thresholds (its CountyRules row, or the defaults)."""
+
+    location_threshold_m: int = defaults.DEFAULT_LOCATION_THRESHOLD_M
+    max_accuracy_m: int = defaults.DEFAULT_MAX_ACCURACY_M
+    photo_distance_m: int = defaults.DEFAULT_PHOTO_DISTANCE_M
+    photo_time_slack_minutes: int = defaults.DEFAULT_PHOTO_TIME_SLACK_MINUTES
+    not_home_limit: int = defaults.DEFAULT_NOT_HOME_LIMIT
+
+
+def _ancestor_ids(area: Area) -> list[int]:
+    """Ids from the county down to the area itself, read from its materialised path "/1/4/17/"."""
+    return [int(part) for part in area.path.strip("/").split("/") if part]
+
+
+def rules_for(session: Session, area: Area | None) -> Rules:
+    """The thresholds of the county the area lies in; the defaults for a county without a row."""
+    if area is None:
+        return Rules()
+    row = session.scalar(select(CountyRules).where(CountyRules.county_id == _ancestor_ids(area)[0]))
+    if row is None:
+        return Rules()
+    return Rules(row.location_threshold_m, row.max_accuracy_m, row.photo_distance_m,
+                 row.photo_time_slack_minutes, row.not_home_limit)
+
+
+def standard_in_force(session: Session, village: Area, residence: str, on: date) -> Standard | None:
+    """The standard for a household of this village and residence on a date: among standards in
+    force on that date (effective_from <= on), the nearest area at or above the village wins, and
+    within it the latest. None when no area above the village has one."""
+    chain = _ancestor_ids(village)
+    depth = {area_id: index for index, area_id in enumerate(chain)}
+    candidates = session.scalars(
+        select(Standard).where(Standard.area_id.in_(chain), Standard.residence == residence,
+                               Standard.effective_from <= on)
+    ).all()
+    return max(candidates, key=lambda s: (depth[s.area_id], s.effective_from), default=None)
+
+
+# --- running ---------------------------------------------------------------------------------------
+
+@dataclass
+class _Visit:
+    version: SubmissionVersion
+    form_id: str
+    answers: dict  # groups flattened: name -> value; repeats stay lists of flattened dicts
+    household: Household | None
+    rules: Rules
+
+    @property
+    def outcome(self) -> str:
+        return self.answers.get("outcome", "")
+
+
+def run_checks(session: Session, version: SubmissionVersion) -> list[Flag]:
+    """Replace the version's flags with freshly computed ones (flushed, never committed)."""
+    for old in list(version.flags):
+        session.delete(old)
+    session.flush()
+    session.expire(version, ["flags"])
+    form_id = version.submission.form.form_id
+    if form_id not in CHECKED_FORMS:
+        return []
+    household = version.submission.household
+    tree = answers(parse_instance(version.xml), form_structure(version.form_version.xml).repeats)
+    visit = _Visit(version, form_id, _flatten(tree), household,
+                   rules_for(session, household.village if household else None))
+    flags: list[Flag] = []
+    flags += _sights(visit)
+    flags += _people(visit)
+    flags += _location(visit)
+    photos = [a for a in version.attachments if _is_photo(a)]
+    flags += _photo_places_and_times(visit, photos)
+    flags += _photo_reuse(session, visit, photos)
+    flags += _red_flags(visit)
+    flags += _income(session, visit)
+    flags += _not_home(session, visit)
+    for flag in flags:
+        flag.version = version
+    session.add_all(flags)
+    session.flush()
+    return flags
+
+
+def _flatten(tree: dict) -> dict:
+    flat: dict = {}
+    for name, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value))
+        elif isinstance(value, list):
+            flat[name] = [_flatten(item) for item in value]
+        else:
+            flat[name] = value
+    return flat
+
+
+def _flag(code: str, severity: str, chinese: str, english: str, **figures) -> Flag:
+    return Flag(code=code, severity=severity, message=f"{chinese} {english}", figures=figures)
+
+
+def _is_photo(attachment: Attachment) -> bool:
+    """A received photo: decoded (it has a perceptual hash) and not a signature. Signatures are
+    left out: the same investigator signs alike in every household."""
+    leaf = attachment.field.rsplit("/", 1)[-1]
+    return attachment.sha256 is not None and attachment.phash is not None and not leaf.endswith("signature")
+
+
+def _local(moment: datetime) -> str:
+    return moment.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(LOCAL_TZ).isoformat(timespec="seconds")
+
+
+def _sight_of(attachment: Attachment) -> tuple[str, str]:
+    leaf = attachment.field.rsplit("/", 1)[-1]
+    for sight, names in SIGHTS.items():
+        if leaf == f"sight_{sight}_photo":
+            return names
+    return leaf, leaf
+
+
+# --- the checks ------------------------------------------------------------------------------------
+
+def _sights(visit: _Visit) -> list[Flag]:
+    if visit.outcome != "done":
+        return []  # the sights are asked only when the visit took place
+    a = visit.answers
+    missing = [s for s in SIGHTS if not a.get(f"sight_{s}_photo") and not (a.get(f"sight_{s}_reason") or "").strip()]
+    if not missing:
+        return []
+    return [_flag(
+        "sight_unexplained", "error",
+        f"五见中以下项目既无照片也未说明未见原因：{'、'.join(SIGHTS[s][0] for s in missing)}。",
+        f"Of the five sights, neither photographed nor explained: {', '.join(SIGHTS[s][1] for s in missing)}.",
+        sights=missing,
+    )]
+
+
+def _people(visit: _Visit) -> list[Flag]:
+    repeat, name_field, signature_field, minimum = PEOPLE[visit.form_id]
+    rows = [row for row in visit.answers.get(repeat) or [] if isinstance(row, dict)]
+    names = [(row.get(name_field) or "").strip() for row in rows]
+    distinct = sorted(set(name for name in names if name))
+    flags = []
+    if len(distinct) < minimum:
+        flags.append(_flag(
+            "investigators_too_few", "error",
+            f"调查人员只有 {len(distinct)} 人，至少应有 {minimum} 人入户。",
+            f"Only {len(distinct)} investigator(s) named; at least {minimum} must visit.",
+            count=len(distinct), minimum=minimum,
+        ))
+    unsigned = [name for name, row in zip(names, rows) if name and not row.get(signature_field)]
+    head_missing = visit.outcome == "done" and not visit.answers.get("head_signature")
+    if unsigned or head_missing:
+        chinese, english = [], []
+        if unsigned:
+            chinese.append(f"调查人员 {'、'.join(unsigned)} 未签字")
+            english.append(f"investigator(s) {', '.join(unsigned)} did not sign")
+        if head_missing:
+            chinese.append("户主（被调查人）未签字")
+            english.append("the head of household (person interviewed) did not sign")
+        flags.append(_flag(
+            "signature_missing", "error", "；".join(chinese) + "。", _sentence("; ".join(english)),
+            unsigned_investigators=unsigned, head_signature_missing=head_missing,
+        ))
+    return flags
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + "."
+
+
+def _distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
+    return geodesic(a, b).meters
+
+
+def _location(visit: _Visit) -> list[Flag]:
+    version, rules, household = visit.version, visit.rules, visit.household
+    if version.latitude is None or version.longitude is None:
+        return [_flag("no_location", "warning",
+                      "本次调查没有入户定位，无法核实调查地点。",
+                      "The visit has no location: where it took place cannot be checked.")]
+    flags = []
+    if version.accuracy is not None and version.accuracy > rules.max_accuracy_m:
+        flags.append(_flag(
+            "poor_accuracy", "warning",
+            f"入户定位精度为 {version.accuracy:.0f} 米，低于要求（不超过 {rules.max_accuracy_m} 米）。",
+            f"The visit location's accuracy is {version.accuracy:.0f} m, worse than the {rules.max_accuracy_m} m required.",
+            accuracy_m=round(version.accuracy, 1), max_accuracy_m=rules.max_accuracy_m,
+        ))
+    if household is not None and household.latitude is not None and household.longitude is not None:
+        distance = _distance_m((version.latitude, version.longitude), (household.latitude, household.longitude))
+        if distance > rules.location_threshold_m:
+            flags.append(_flag(
+                "far_from_home", "warning",
+                f"入户定位距该户登记住址 {distance:.0f} 米，超过本县允许的 {rules.location_threshold_m} 米。",
+                f"The visit was recorded {distance:.0f} m from the household's registered location, "
+                f"more than the county's {rules.location_threshold_m} m.",
+                distance_m=round(distance), threshold_m=rules.location_threshold_m,
+            ))
+    return flags
+
+
+def _photo_places_and_times(visit: _Visit, photos: list[Attachment]) -> list[Flag]:
+    version, rules = visit.version, visit.rules
+    flags = []
+    slack = timedelta(minutes=rules.photo_time_slack_minutes)
+    for photo in photos:
+        zh, en = _sight_of(photo)
+        # A photo without EXIF position is normal (pickers and some camera apps strip it): no flag.
+        if photo.exif_latitude is not None and photo.exif_longitude is not None and version.latitude is not None:
+            distance = _distance_m((photo.exif_latitude, photo.exif_longitude), (version.latitude, version.longitude))
+            if distance > rules.photo_distance_m:
+                flags.append(_flag(
+                    "photo_far_from_visit", "warning",
+                    f"照片 {photo.filename}（{zh}）的拍摄位置距入户定位 {distance:.0f} 米，超过允许的 {rules.photo_distance_m} 米。",
+                    f"Photo {photo.filename} ({en}) was taken {distance:.0f} m from the visit location, "
+                    f"more than the {rules.photo_distance_m} m allowed.",
+                    filename=photo.filename, field=photo.field, distance_m=round(distance),
+                    threshold_m=rules.photo_distance_m,
+                ))
+        start, end = version.started_at or version.ended_at, version.ended_at or version.started_at
+        if photo.taken_at is None or start is None:
+            continue
+        if photo.taken_at < start - slack:
+            minutes, side_zh, side_en = (start - photo.taken_at).total_seconds() / 60, "开始前", "before the form was started"
+        elif photo.taken_at > end + slack:
+            minutes, side_zh, side_en = (photo.taken_at - end).total_seconds() / 60, "结束后", "after the form was ended"
+        else:
+            continue
+        flags.append(_flag(
+            "photo_time_outside_visit", "warning",
+            f"照片 {photo.filename}（{zh}）拍摄于 {_local(photo.taken_at)}，在调查{side_zh} {minutes:.0f} 分钟"
+            f"（调查时间 {_local(start)}–{_local(end)}，允许前后 {rules.photo_time_slack_minutes} 分钟）。",
+            f"Photo {photo.filename} ({en}) was taken at {_local(photo.taken_at)}, {minutes:.0f} minutes {side_en} "
+            f"(visit {_local(start)}–{_local(end)} Beijing time, {rules.photo_time_slack_minutes} minutes allowed either side).",
+            filename=photo.filename, field=photo.field, taken_at=_iso(photo.taken_at), started_at=_iso(start),
+            ended_at=_iso(end), minutes_outside=round(minutes), slack_minutes=rules.photo_time_slack_minutes,
+        ))
+    return flags
+
+
+@dataclass
+class _Candidate:
+    attachment_id: int
+    phash: str
+    sha256: str
+    filename: str
+    submission_id: int
+    instance_id: str
+    case_number: str
+
+
+def _photo_reuse(session: Session, visit: _Visit, photos: list[Attachment]) -> list[Flag]:
+    if not photos:
+        return []
+    version, household = visit.version, visit.household
+    base = (
+        select(Attachment.id, Attachment.phash, Attachment.sha256, Attachment.filename,
+               Submission.id, Submission.instance_id, Household.case_number)
+        .join(SubmissionVersion, Attachment.version_id == SubmissionVersion.id)
+        .join(Submission, SubmissionVersion.submission_id == Submission.id)
+        .join(Household, Submission.household_id == Household.id)
+        .where(Attachment.phash.is_not(None), Attachment.sha256.is_not(None),
+               Attachment.field.not_like("%signature"), Submission.id != version.submission_id)
+    )
+    if household is not None:
+        base = base.where(Submission.household_id != household.id)  # a household may re-use its own photo
+
+    candidates: dict[int, _Candidate] = {}
+    hashes = sorted({photo.phash for photo in photos})
+    for row in session.execute(base.where(Attachment.phash.in_(hashes)).limit(REUSE_EXACT_LIMIT * len(hashes))):
+        candidates[row[0]] = _Candidate(*row)
+    if household is not None:
+        county_path = f"/{_ancestor_ids(household.village)[0]}/"
+        villages = select(Area.id).where(Area.path.startswith(county_path), Area.level == "village")
+        recent = (base.with_only_columns(Attachment.id, Attachment.phash)
+                  .where(Household.village_id.in_(villages))
+                  .order_by(Attachment.id.desc()).limit(REUSE_SCAN_LIMIT))
+        near = [attachment_id for attachment_id in _near_duplicates(session, recent, hashes)
+                if attachment_id not in candidates]
+        for start in range(0, len(near), 500):
+            for row in session.execute(base.where(Attachment.id.in_(near[start:start + 500]))):
+                candidates[row[0]] = _Candidate(*row)
+
+    flags = []
+    for photo in photos:
+        # Per other submission, its closest photo (an identical file first among equals).
+        best: dict[int, tuple[tuple[int, bool], _Candidate]] = {}
+        for candidate in candidates.values():
+            distance = phash_distance(photo.phash, candidate.phash)
+            if distance > SIMILAR_PHASH_DISTANCE:
+                continue
+            key = (distance, candidate.sha256 != photo.sha256)
+            if candidate.submission_id not in best or key < best[candidate.submission_id][0]:
+                best[candidate.submission_id] = (key, candidate)
+        if not best:
+            continue
+        matches = [(distance, not different, candidate) for (distance, different), candidate
+                   in sorted(best.values(), key=lambda m: (m[0], m[1].submission_id))]
+        distance, identical, closest = matches[0]
+        zh, en = _sight_of(photo)
+        if identical:
+            how_zh, how_en = "是同一个文件", "is the very same file as"
+        elif distance == 0:
+            how_zh, how_en = "画面相同（文件不同，感知哈希一致）", "shows the same picture (another file, equal perceptual hashes) as"
+        else:
+            how_zh = f"几乎相同（感知哈希相差 {distance}/64 位）"
+            how_en = f"is nearly identical (perceptual hashes {distance} of 64 bits apart) to"
+        others = f"；另有 {len(matches) - 1} 份其他户的提交含相似照片" if len(matches) > 1 else ""
+        others_en = f"; {len(matches) - 1} more submission(s) of other households hold a similar photo" if len(matches) > 1 else ""
+        flags.append(_flag(
+            "photo_reused", "error" if identical else "warning",
+            f"照片 {photo.filename}（{zh}）与户 {closest.case_number} 的提交 {closest.instance_id} 中的照片 "
+            f"{closest.filename} {how_zh}{others}，可能是重复使用的照片，请核实。",
+            f"Photo {photo.filename} ({en}) {how_en} photo {closest.filename} in submission {closest.instance_id} "
+            f"of household {closest.case_number}{others_en}; it may have been re-used, please check.",
+            filename=photo.filename, field=photo.field, distance_bits=distance, threshold_bits=SIMILAR_PHASH_DISTANCE,
+            identical_file=identical, other_case_number=closest.case_number,
+            other_submission_id=closest.submission_id, other_instance_id=closest.instance_id,
+            other_filename=closest.filename,
+            matches=[{"case_number": c.case_number, "submission_id": c.submission_id, "instance_id": c.instance_id,
+                      "filename": c.filename, "distance_bits": d, "identical_file": same}
+                     for d, same, c in matches[:REUSE_MATCHES_SHOWN]],
+        ))
+    return flags
+
+
+def _near_duplicates(session: Session, recent, hashes: list[str]) -> list[int]:
+    """Ids among the `recent` (id, phash) rows within SIMILAR_PHASH_DISTANCE of any of `hashes`.
+
+    PostgreSQL 14+ counts the differing bits itself (bit_count of the XOR of two bit(64)), so only
+    the matches leave the server; elsewhere (SQLite) the rows are compared here.
+    """
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql" and (dialect.server_version_info or (0,)) >= (14,):
+        first = recent.selected_columns
+        scanned = recent.with_only_columns(first[0], cast(literal("x") + first[1], BIT(64)).label("bits")).subquery()
+        close = [func.bit_count(scanned.c.bits.op("#")(cast(literal("x" + h), BIT(64)))) <= SIMILAR_PHASH_DISTANCE
+                 for h in hashes]
+        return list(session.scalars(select(scanned.c.id).where(or_(*close))))
+    mine = [int(h, 16) for h in hashes]
+    near = []
+    for attachment_id, phash in session.execute(recent):
+        theirs = int(phash, 16)
+        for value in mine:
+            if (theirs ^ value).bit_count() <= SIMILAR_PHASH_DISTANCE:
+                near.append(attachment_id)
+                break
+    return near
+
+
+def _red_flags(visit: _Visit) -> list[Flag]:
+    chosen = [code for code in (visit.answers.get("red_flags") or "").split() if code != "none"]
+    if not chosen:
+        return []
+    labels = _choice_labels(visit.version.form_version.md5, visit.version.form_version.xml, "red_flags")
+    zh = "；".join(labels.get(code, (code, code))[0] for code in chosen)
+    en = "; ".join(labels.get(code, (code, code))[1] for code in chosen)
+    return [_flag("red_flags_answered", "warning",
+                  f"调查人员勾选了清退情形：{zh}。", f"Red flags answered by the investigators: {en}.",
+                  red_flags=chosen)]
+
+
+@functools.lru_cache(maxsize=64)
+def _choice_labels(md5: str, xform: bytes, list_name: str) -> dict[str, tuple[str, str]]:
+    """{choice name: (Chinese label, English label)} of a choice list, read from the XForm's
+    itemset instance and itext (keyed by the version's MD5: a published version never changes)."""
+    root = ET.fromstring(xform)
+    model = root.find(f"{HTML_NS}head/{XFORMS_NS}model")
+    texts: dict[str, dict[str, str]] = {}
+    itext = model.find(f"{XFORMS_NS}itext")
+    for translation in itext.findall(f"{XFORMS_NS}translation") if itext is not None else []:
+        language = translation.get("lang", "")
+        for text in translation.findall(f"{XFORMS_NS}text"):
+            value = text.find(f"{XFORMS_NS}value")
+            texts.setdefault(text.get("id", ""), {})[language] = "".join(value.itertext()).strip() if value is not None else ""
+    labels = {}
+    for instance in model.findall(f"{XFORMS_NS}instance"):
+        if instance.get("id") != list_name:
+            continue
+        for item in instance.iter(f"{XFORMS_NS}item"):
+            name = (item.findtext(f"{XFORMS_NS}name") or "").strip()
+            by_language = texts.get((item.findtext(f"{XFORMS_NS}itextId") or "").strip(), {})
+            chinese = next((v for k, v in by_language.items() if "zh" in k), name)
+            english = next((v for k, v in by_language.items() if "en" in k), name)
+            labels[name] = (chinese, english)
+    return labels
+
+
+def _decimal(value) -> Decimal:
+    try:
+        number = Decimal(str(value).strip() or "0")
+    except InvalidOperation:
+        return Decimal(0)
+    return number if number.is_finite() else Decimal(0)
+
+
+def _member_income(member: dict) -> Decimal:
+    """Monthly income as the programme counts it: operating gross minus cost, wages, property and
+    transfers; produce the household eats itself (income_self_consumed) is not counted."""
+    return (_decimal(member.get("income_operating_gross")) - _decimal(member.get("income_operating_cost"))
+            + _decimal(member.get("income_wage")) + _decimal(member.get("income_property"))
+            + _decimal(member.get("income_transfer")))
+
+
+def _visit_date(visit: _Visit) -> date:
+    try:
+        return date.fromisoformat(visit.answers.get("visit_date") or "")
+    except ValueError:
+        moment = visit.version.started_at or visit.version.received_at
+        return moment.astimezone(LOCAL_TZ).date()
+
+
+def _fen(amount: Decimal) -> int:
+    return int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _yuan(fen: int) -> str:
+    return f"{Decimal(fen) / 100:.2f}"
+
+
+def _income(session: Session, visit: _Visit) -> list[Flag]:
+    household = visit.household
+    members = [m for m in visit.answers.get("members") or [] if isinstance(m, dict)]
+    if household is None or visit.outcome != "done" or not members:
+        return []
+    on = _visit_date(visit)
+    standard = standard_in_force(session, household.village, household.residence, on)
+    if standard is None:
+        return []  # no standard set for this area: nothing to compare with
+    total = sum((_member_income(m) for m in members), Decimal(0))
+    per_capita = total / len(members)
+    if per_capita * 100 <= standard.monthly_fen:
+        return []
+    residence_zh = {"urban": "城市", "rural": "农村"}.get(household.residence, household.residence)
+    per_capita_fen = _fen(per_capita)
+    return [_flag(
+        "income_above_standard", "warning",
+        f"家庭人均月收入 {_yuan(per_capita_fen)} 元（{len(members)} 人，合计 {_yuan(_fen(total))} 元），"
+        f"高于{residence_zh}低保标准 {_yuan(standard.monthly_fen)} 元（{standard.area.name}，"
+        f"{standard.effective_from.isoformat()} 起执行）。",
+        f"Per-capita monthly income {_yuan(per_capita_fen)} yuan ({len(members)} member(s), "
+        f"{_yuan(_fen(total))} yuan in all) is above the {household.residence} standard of "
+        f"{_yuan(standard.monthly_fen)} yuan ({standard.area.name}, in force from {standard.effective_from.isoformat()}).",
+        per_capita_fen=per_capita_fen, standard_fen=standard.monthly_fen, household_income_fen=_fen(total),
+        household_size=len(members), residence=household.residence, standard_area_code=standard.area.code,
+        effective_from=standard.effective_from.isoformat(), visit_date=on.isoformat(),
+    )]
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _not_home(session: Session, visit: _Visit) -> list[Flag]:
+    """The household's current household_visit versions in visit order (visit_date, then the
+    order received); count the not-at-home visits in a row that end with this one."""
+    if visit.form_id != "household_visit" or visit.outcome != "not_home" or visit.household is None:
+        return []
+    rows = session.execute(
+        select(SubmissionVersion, Submission.created_at)
+        .join(Submission, SubmissionVersion.submission_id == Submission.id)
+        .where(Submission.household_id == visit.household.id, Submission.form_pk == visit.version.form_pk,
+               SubmissionVersion.is_current.is_(True))
+        .options(undefer(SubmissionVersion.xml))
+    ).all()
+    visits = []
+    for version, received in rows:
+        root = parse_instance(version.xml)
+        try:
+            on = date.fromisoformat(find_text(root, "visit_date"))
+        except ValueError:
+            on = (version.started_at or received).astimezone(LOCAL_TZ).date()
+        visits.append((on, received, version.submission_id, version, find_text(root, "outcome")))
+    visits.sort(key=lambda v: v[:3])
+    position = next((i for i, v in enumerate(visits) if v[3].id == visit.version.id), None)
+    if position is None:
+        return []
+    streak = []
+    for on, _, _, _, outcome in reversed(visits[: position + 1]):
+        if outcome != "not_home":
+            break
+        streak.append(on)
+    limit = visit.rules.not_home_limit
+    if len(streak) < limit:
+        return []
+    dates = [d.isoformat() for d in reversed(streak)]
+    return [_flag(
+        "not_home_repeated", "warning",
+        f"连续第 {len(streak)} 次入户家中无人（{'、'.join(dates)}），达到清退条件（连续 {limit} 次）。",
+        f"Nobody at home for the {_ordinal(len(streak))} visit in a row ({', '.join(dates)}); "
+        f"{limit} in a row is a removal condition.",
+        consecutive=len(streak), limit=limit, visit_dates=dates,
+    )]
