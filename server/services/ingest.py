@@ -208,7 +208,7 @@ def _store(storage: LocalStorage, attachment: Attachment, upload: Upload, struct
             upload.facts = media.inspect_image(upload.staged.path, declared_name=upload.filename, max_pixels=max_pixels)
         except media.ImageRefused as error:
             raise AttachmentRefused(f"The photo {upload.filename} was refused: {error}") from None
-        upload.thumbnail_sha256 = storage.commit(storage.stage_bytes(upload.facts.thumbnail))
+        upload.thumbnail_sha256 = storage.commit(storage.stage_bytes(upload.facts.thumbnail), durable=False)
     if not upload.stored:
         storage.commit(upload.staged)
         upload.stored = True
