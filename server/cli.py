@@ -19,7 +19,7 @@ from .services import demo, forms, ingest, roster
 from .services.areas import create_area
 from .services.phone import collect_settings, phone_server_url, qr_png, qr_terminal, settings_qr_payload
 from .storage import get_storage
-from .services.users import create_user, issue_phone_token, revoke_phone_token, user_by_username
+from .services.users import create_user, issue_api_token, issue_phone_token, revoke_phone_token, user_by_username
 
 
 def alembic_config(url: str) -> Config:
@@ -137,6 +137,17 @@ def users_phone_token(username, png):
         _save_qr_png(png, payload)
     commit()
     _show_phone_setup(user.username, url, payload, png)
+
+
+@users_cli.command("api-token")
+@click.argument("username")
+@click.argument("name")
+@_fail_on_domain_errors
+def users_api_token(username, name):
+    """Issue a named token for a script (Authorization: Bearer …); shown once."""
+    api_token, secret = issue_api_token(db.session, user_by_username(db.session, username), name)
+    commit()
+    click.echo(f"API token {api_token.id} {api_token.name!r} for {username} (shown once, keep it secret):\n  {secret}")
 
 
 @users_cli.command("revoke-token")

@@ -7,19 +7,25 @@ from ..errors import Forbidden, Unauthenticated
 from ..extensions import db
 from ..models import User
 from ..openrosa.auth import require_secure_transport
-from ..services.users import authenticate
+from ..services.users import authenticate, user_for_api_token
 
 
 def api_user() -> User:
-    """HTTP Basic with the user's password, over HTTPS outside development."""
+    """A script's token (Authorization: Bearer …) or HTTP Basic with the user's password, over
+    HTTPS outside development."""
     if "api_user" not in g:
         require_secure_transport()
         credentials = request.authorization
-        if credentials is None or credentials.type != "basic":
-            raise Unauthenticated("Sign in with HTTP Basic (username and password).")
-        user = authenticate(db.session, credentials.username or "", credentials.password or "")
-        if user is None:
-            raise Unauthenticated("Wrong username or password.")
+        if credentials is not None and credentials.type == "bearer":
+            user = user_for_api_token(db.session, credentials.token or "")
+            if user is None:
+                raise Unauthenticated("This API token is unknown or revoked.")
+        elif credentials is not None and credentials.type == "basic":
+            user = authenticate(db.session, credentials.username or "", credentials.password or "")
+            if user is None:
+                raise Unauthenticated("Wrong username or password.")
+        else:
+            raise Unauthenticated("Sign in with an API token (Authorization: Bearer …) or HTTP Basic.")
         g.api_user = user
     return g.api_user
 

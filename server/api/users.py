@@ -9,9 +9,16 @@ from sqlalchemy import select
 
 from ..errors import Forbidden
 from ..extensions import commit, db
-from ..models import ROLES, User
+from ..models import ROLES, ApiToken, User
 from ..services.phone import collect_settings, phone_server_url, qr_png, settings_qr_payload
-from ..services.users import create_user, issue_phone_token, revoke_phone_token, user_by_username
+from ..services.users import (
+    create_user,
+    issue_api_token,
+    issue_phone_token,
+    revoke_api_token,
+    revoke_phone_token,
+    user_by_username,
+)
 from .auth import api_user, require_role
 
 blp = Blueprint("users", __name__, description="Staff accounts and phone tokens")
@@ -34,6 +41,17 @@ class UserCreateSchema(Schema):
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=4, max=256))
     area_codes = fields.List(fields.String(), load_default=list)
+
+
+class ApiTokenSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    name = fields.String(required=True, metadata={"description": "What the token is for, e.g. monthly-export"})
+    created_at = fields.DateTime(dump_only=True)
+    revoked_at = fields.DateTime(dump_only=True, allow_none=True)
+
+
+class NewApiTokenSchema(ApiTokenSchema):
+    token = fields.String(dump_only=True, metadata={"description": "Shown once; only its hash is kept"})
 
 
 class PhoneTokenSchema(Schema):
@@ -89,4 +107,32 @@ class PhoneToken(MethodView):
         """Revoke the phone token (a lost phone): the phone gets 401 from then on."""
         user = _self_or_admin(username)
         revoke_phone_token(db.session, user)
+        commit()
+
+
+@blp.route("/<username>/api-tokens")
+class ApiTokens(MethodView):
+    @blp.response(200, ApiTokenSchema(many=True))
+    def get(self, username):
+        """The user's script tokens (names and dates, never the secrets)."""
+        user = _self_or_admin(username)
+        return db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)).all()
+
+    @blp.arguments(ApiTokenSchema)
+    @blp.response(201, NewApiTokenSchema)
+    def post(self, data, username):
+        """Issue a named token for a script; the secret is in this answer only."""
+        user = _self_or_admin(username)
+        api_token, secret = issue_api_token(db.session, user, data["name"])
+        commit()
+        return {"id": api_token.id, "name": api_token.name, "created_at": api_token.created_at,
+                "revoked_at": None, "token": secret}
+
+
+@blp.route("/<username>/api-tokens/<int:token_id>")
+class ApiTokenItem(MethodView):
+    @blp.response(204)
+    def delete(self, username, token_id):
+        """Revoke a script token."""
+        revoke_api_token(db.session, _self_or_admin(username), token_id)
         commit()

@@ -5,10 +5,10 @@ from .cases import CASE_STATUSES, CATEGORIES, RELATIONS, RESIDENCES, SEXES, WORK
 from .forms import Form, FormVersion
 from .rules import CountyRules, Standard
 from .submissions import Attachment, Flag, Submission, SubmissionVersion
-from .users import ROLES, PhoneToken, User, user_areas
+from .users import ROLES, ApiToken, PhoneToken, User, user_areas
 
 __all__ = [
     "AREA_LEVELS", "Area", "Base", "utcnow", "CASE_STATUSES", "CATEGORIES", "RELATIONS", "RESIDENCES",
     "SEXES", "WORK_CAPACITIES", "Household", "Member", "Form", "FormVersion", "ROLES", "PhoneToken",
-    "User", "user_areas", "Attachment", "Flag", "Submission", "SubmissionVersion", "CountyRules", "Standard",
+    "User", "user_areas", "ApiToken", "Attachment", "Flag", "Submission", "SubmissionVersion", "CountyRules", "Standard",
 ]

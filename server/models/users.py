@@ -56,3 +56,23 @@ class PhoneToken(Base):
     revoked_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()
+
+
+class ApiToken(Base):
+    """A named secret for a script (`Authorization: Bearer …`); only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (
+        # A name is unique among a user's live tokens; a revoked name may be used again.
+        Index("uq_api_tokens_live_name", "user_id", "name", unique=True,
+              sqlite_where=text("revoked_at IS NULL"), postgresql_where=text("revoked_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..errors import InvalidInput, NotFound
-from ..models import ROLES, PhoneToken, User, utcnow
+from ..models import ROLES, ApiToken, PhoneToken, User, utcnow
 from .areas import area_by_code
 
 # A hash to compare against when the user does not exist, so timing does not reveal usernames.
@@ -103,3 +103,37 @@ def user_for_token(session: Session, token: str) -> User | None:
 def has_live_token(session: Session, user: User, token: str) -> bool:
     found = user_for_token(session, token)
     return found is not None and found.id == user.id
+
+
+def issue_api_token(session: Session, user: User, name: str) -> tuple[ApiToken, str]:
+    """A new named token for a script; the secret is returned once, only its hash is kept."""
+    name = (name or "").strip()
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", name):
+        raise InvalidInput("A token name is 1–64 letters, digits, '.', '_' or '-' (e.g. monthly-export).")
+    live = select(ApiToken.id).where(ApiToken.user_id == user.id, ApiToken.name == name, ApiToken.revoked_at.is_(None))
+    if session.scalar(live) is not None:
+        raise InvalidInput(f"{user.username} already has a live token called {name!r}; revoke it first.")
+    token = secrets.token_urlsafe(32)
+    api_token = ApiToken(user_id=user.id, name=name, token_hash=_token_hash(token))
+    session.add(api_token)
+    session.flush()
+    return api_token, token
+
+
+def revoke_api_token(session: Session, user: User, token_id: int) -> None:
+    api_token = session.scalar(select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id))
+    if api_token is None:
+        raise NotFound(f"{user.username} has no token {token_id}.")
+    if api_token.revoked_at is None:
+        api_token.revoked_at = utcnow()
+        session.flush()
+
+
+def user_for_api_token(session: Session, token: str) -> User | None:
+    if not token or len(token) > 128:
+        return None
+    return session.scalar(
+        select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None), User.is_active)
+    )
