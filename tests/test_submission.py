@@ -276,3 +276,45 @@ def test_a_crash_between_file_write_and_commit_leaves_nothing(client, session, a
     assert set(storage.keys()) & orphans == set()
     monkeypatch.undo()
     assert post(client, token, xml, files).status_code == 201  # the phone's re-send then succeeds
+
+
+def new_applicant_visit(village_code: str, **kwargs):
+    return household_visit(None, visit_type="application", is_new_applicant="yes", applicant=None, **{
+        "applicant/applicant_name": "钱新户", "applicant/applicant_id_number": "11010519491231002X",
+        "applicant/applicant_residence": "rural", "applicant/applicant_village": village_code}, **kwargs)
+
+
+def test_correcting_a_new_applicants_visit_makes_no_second_case(client, session, worker, area):
+    _, token = worker
+    xml, files = new_applicant_visit(area["village"].code)
+    assert post(client, token, xml, files).status_code == 201
+    edited, _ = new_applicant_visit(area["village"].code, instance_id=f"uuid:{uuid.uuid4()}",
+                                    deprecated_id=instance_id_of(xml))
+    assert post(client, token, edited, {}).status_code == 201
+    session.expire_all()
+    applicants = session.scalars(select(Household).where(Household.head_name == "钱新户")).all()
+    assert len(applicants) == 1
+    assert stored_version(session, instance_id_of(edited)).submission.household_id == applicants[0].id
+
+
+def test_no_file_of_a_refused_household_is_stored(client, app, make, area, worker):
+    import hashlib
+
+    _, token = worker
+    theirs = make.household(area["other"])
+    xml, files = household_visit(theirs.case_number, photo_seed=77)
+    assert post(client, token, xml, files).status_code == 403
+    storage = app.extensions["storage"]
+    assert not any(storage.exists(hashlib.sha256(body).hexdigest()) for body in files.values())
+
+
+def test_a_failing_check_never_costs_the_visit(client, session, worker, household, monkeypatch):
+    def broken(session, version):
+        raise ZeroDivisionError("a bug in a check")
+
+    monkeypatch.setattr(ingest, "run_checks", broken)
+    _, token = worker
+    xml, files = household_visit(household.case_number)
+    assert post(client, token, xml, files).status_code == 201
+    version = stored_version(session, instance_id_of(xml))
+    assert version.is_complete and [f.code for f in version.flags] == ["checks_failed"]

@@ -36,11 +36,13 @@ def submission_post():
         for name, part in request.files.items(multi=True)
         if name != "xml_submission_file" and part.filename and name != "*isIncomplete*"
     }
+    max_pixels = current_app.config["MAX_IMAGE_PIXELS"]
+    prepared = ingest.prepare(db.session, get_storage(), g.user, xml, uploads, max_pixels=max_pixels)
+    db.session.commit()  # end the read phase; the write phase below holds the lock only briefly
     for attempt in range(ATTEMPTS):
         try:
             begin_write()
-            received = ingest.receive(db.session, get_storage(), g.user, xml, uploads,
-                                      max_pixels=current_app.config["MAX_IMAGE_PIXELS"])
+            received = ingest.receive(db.session, get_storage(), g.user, prepared, uploads, max_pixels=max_pixels)
             commit()
             break
         except (IntegrityError, OperationalError) as error:

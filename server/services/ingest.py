@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
-from ..models import Area, Attachment, Form, Household, Submission, SubmissionVersion, User, utcnow
+from ..models import Area, Attachment, Flag, Form, Household, Submission, SubmissionVersion, User, utcnow
 from ..storage import LocalStorage, StagedFile
 from . import media
 from .areas import is_in_reach
@@ -53,8 +53,27 @@ class Upload:
     stored: bool = False
 
 
-def receive(session: Session, storage: LocalStorage, user: User, xml: bytes, uploads: dict[str, Upload],
-            *, max_pixels: int) -> Received:
+@dataclass
+class Prepared:
+    """What the read phase found: the form, the instance and its files (already stored)."""
+
+    form_pk: int
+    form_id: str
+    form_version_id: int
+    structure: FormStructure
+    root: object
+    xml: bytes
+    xml_sha256: str
+    instance_id: str
+    deprecated_id: str | None
+    expected: dict[str, str]  # file name -> field
+
+
+def prepare(session: Session, storage: LocalStorage, user: User, xml: bytes, uploads: dict[str, Upload],
+            *, max_pixels: int) -> Prepared:
+    """The read phase, outside the write transaction: check the form data, then inspect the photos
+    and move every new file the XML names into storage (fsynced). Slow work here keeps the write
+    lock short; a file stored for a submission that then fails is swept as an orphan."""
     try:
         root = parse_instance(xml)
     except InstanceInvalid as error:
@@ -76,15 +95,38 @@ def receive(session: Session, storage: LocalStorage, user: User, xml: bytes, upl
     instance_id = find_text(root, "meta/instanceID")
     if not instance_id:
         raise InvalidInput("The form data has no meta/instanceID.")
-    deprecated_id = find_text(root, "meta/deprecatedID") or None
+    # Refuse a household outside the caller's areas before any of its photos is stored.
+    _named_household(session, user, root)
+    if _is_new_applicant(form_id, root):
+        _applicant_village(session, user, root)
+    prepared = Prepared(
+        form_pk=form.id, form_id=form_id, form_version_id=form_version.id, structure=structure, root=root, xml=xml,
+        xml_sha256=hashlib.sha256(xml).hexdigest(), instance_id=instance_id,
+        deprecated_id=find_text(root, "meta/deprecatedID") or None, expected=_expected_files(root, structure),
+    )
+    already = set(session.scalars(
+        select(Attachment.sha256)
+        .join(SubmissionVersion, SubmissionVersion.id == Attachment.version_id)
+        .where(SubmissionVersion.form_pk == form.id, SubmissionVersion.instance_id == instance_id,
+               Attachment.sha256.is_not(None))
+    ))
+    for filename, field in prepared.expected.items():
+        upload = uploads.get(filename)
+        if upload is not None and upload.staged.sha256 not in already:  # a re-send's files are not redone
+            _prepare_upload(storage, upload, field in structure.image_fields, max_pixels)
+    return prepared
 
-    expected = _expected_files(root, structure)
-    xml_sha256 = hashlib.sha256(xml).hexdigest()
+
+def receive(session: Session, storage: LocalStorage, user: User, prepared: Prepared, uploads: dict[str, Upload],
+            *, max_pixels: int) -> Received:
+    """The write phase: decide, add the rows, run the checks. Retried whole on a lost race."""
+    instance_id, structure = prepared.instance_id, prepared.structure
     existing = session.scalar(
-        select(SubmissionVersion).where(SubmissionVersion.form_pk == form.id, SubmissionVersion.instance_id == instance_id)
+        select(SubmissionVersion)
+        .where(SubmissionVersion.form_pk == prepared.form_pk, SubmissionVersion.instance_id == instance_id)
     )
     if existing is not None:
-        if existing.xml_sha256 != xml_sha256:
+        if existing.xml_sha256 != prepared.xml_sha256:
             raise Conflict(
                 f"A different submission with the instanceID {instance_id} is already on the server. "
                 "To correct a sent form, edit it on the phone so it is sent as a new version."
@@ -94,31 +136,38 @@ def receive(session: Session, storage: LocalStorage, user: User, xml: bytes, upl
             return Received(201, f"Received {added} more file(s); thank you.", existing)
         return Received(202, "Already received; nothing new.", existing)
 
-    household = _household_for(session, user, form_id, root)
+    household = _named_household(session, user, prepared.root)
     previous = None
-    if deprecated_id:
+    if prepared.deprecated_id:
         previous = session.scalar(
-            select(SubmissionVersion).where(SubmissionVersion.form_pk == form.id, SubmissionVersion.instance_id == deprecated_id)
+            select(SubmissionVersion).where(SubmissionVersion.form_pk == prepared.form_pk,
+                                            SubmissionVersion.instance_id == prepared.deprecated_id)
         )
         if previous is None:
-            raise NotFound(f"The form this one corrects ({deprecated_id}) is not on the server; send that one first.")
+            raise NotFound(f"The form this one corrects ({prepared.deprecated_id}) is not on the server; send that one first.")
         if not previous.is_current:
-            raise Conflict(f"The form this one corrects ({deprecated_id}) was already corrected by another version.")
+            raise Conflict(f"The form this one corrects ({prepared.deprecated_id}) was already corrected by another version.")
         submission = previous.submission
+        if household is not None:
+            submission.household = household  # a correction may name another of the caller's households
         previous.is_current = False
         session.flush()  # the one-current-version index must see the old version retired first
     else:
-        submission = Submission(form_pk=form.id, instance_id=instance_id, household=household, submitted_by_id=user.id)
+        if household is None and _is_new_applicant(prepared.form_id, prepared.root):
+            household = _new_applicant(session, user, prepared.root)
+        submission = Submission(form_pk=prepared.form_pk, instance_id=instance_id, household=household,
+                                submitted_by_id=user.id)
         session.add(submission)
 
     version = SubmissionVersion(
-        submission=submission, form_pk=form.id, form_version_id=form_version.id, instance_id=instance_id,
-        deprecated_id=deprecated_id, xml=xml, xml_sha256=xml_sha256, submitted_by_id=user.id, is_current=True,
+        submission=submission, form_pk=prepared.form_pk, form_version_id=prepared.form_version_id,
+        instance_id=instance_id, deprecated_id=prepared.deprecated_id, xml=prepared.xml,
+        xml_sha256=prepared.xml_sha256, submitted_by_id=user.id, is_current=True,
     )
-    _read_visit_facts(version, root)
+    _read_visit_facts(version, prepared.root)
     session.add(version)
     carried = {a.filename: a for a in previous.attachments if a.sha256} if previous else {}
-    for filename, field in expected.items():
+    for filename, field in prepared.expected.items():
         attachment = Attachment(version=version, filename=filename, field=field)
         session.add(attachment)
         if filename in uploads:
@@ -126,14 +175,29 @@ def receive(session: Session, storage: LocalStorage, user: User, xml: bytes, upl
         elif filename in carried:
             _copy_facts(carried[filename], attachment)
     version.is_complete = all(a.sha256 for a in version.attachments)
+    household = submission.household
     if household is not None and household.latitude is None and version.latitude is not None:
         household.latitude, household.longitude = version.latitude, version.longitude
     session.flush()
-    run_checks(session, version)
+    _run_checks_safely(session, version)
     missing = [a.filename for a in version.attachments if not a.sha256]
     if missing:
         return Received(201, f"Received; still waiting for {len(missing)} file(s): {', '.join(missing)}. Send again.", version)
     return Received(201, "Received; thank you.", version)
+
+
+def _run_checks_safely(session: Session, version: SubmissionVersion) -> None:
+    """A failing check must never cost the visit: it is stored with a flag saying checks failed."""
+    try:
+        with session.begin_nested():
+            run_checks(session, version)
+    except Exception:
+        log.exception("checks failed on submission version %s", version.instance_id)
+        session.expire(version, ["flags"])
+        session.add(Flag(version=version, code="checks_failed", severity="error",
+                         message="自动核查出错，请人工审核。The automatic checks failed; review this visit by hand.",
+                         figures={}))
+        session.flush()
 
 
 def _expected_files(root, structure: FormStructure) -> dict[str, str]:
@@ -147,11 +211,14 @@ def _expected_files(root, structure: FormStructure) -> dict[str, str]:
     return expected
 
 
-def _household_for(session: Session, user: User, form_id: str, root) -> Household | None:
+def _is_new_applicant(form_id: str, root) -> bool:
+    return form_id == "household_visit" and not find_text(root, "case_id") and find_text(root, "is_new_applicant") == "yes"
+
+
+def _named_household(session: Session, user: User, root) -> Household | None:
+    """The household the form's case_id names, which must lie in the caller's areas."""
     case_id = find_text(root, "case_id")
     if not case_id:
-        if form_id == "household_visit" and find_text(root, "is_new_applicant") == "yes":
-            return _new_applicant(session, user, root)
         return None
     household = session.scalar(select(Household).where(Household.case_number == case_id))
     if household is None or not is_in_reach(user, household.village):
@@ -159,13 +226,17 @@ def _household_for(session: Session, user: User, form_id: str, root) -> Househol
     return household
 
 
-def _new_applicant(session: Session, user: User, root) -> Household:
-    """A new applicant visited before any case exists becomes an applicant case in the caseworker's village."""
-    village_code = find_text(root, "applicant/applicant_village") or find_text(root, "applicant_village")
-    villages = [a for a in _villages_of(session, user) if not village_code or a.code == village_code]
+def _applicant_village(session: Session, user: User, root) -> Area:
+    code = find_text(root, "applicant/applicant_village") or find_text(root, "applicant_village")
+    villages = [a for a in _villages_of(session, user) if not code or a.code == code]
     if not villages:
         raise Forbidden("The applicant's village is not in your areas; the form was not accepted.")
-    village = villages[0]
+    return villages[0]  # forms before 2026112302 name no village: the caseworker's first
+
+
+def _new_applicant(session: Session, user: User, root) -> Household:
+    """A new applicant visited before any case exists becomes an applicant case in the chosen village."""
+    village = _applicant_village(session, user, root)
     name = find_text(root, "applicant/applicant_name") or "新申请人"
     number = f"{village.code}N{utcnow():%y%m%d%H%M%S%f}"[:32]
     household = Household(case_number=number, village_id=village.id, head_name=name,
@@ -202,8 +273,9 @@ def _instant(value: str) -> datetime | None:
     return moment if moment.tzinfo else None
 
 
-def _store(storage: LocalStorage, attachment: Attachment, upload: Upload, structure: FormStructure, max_pixels: int) -> None:
-    if attachment.field in structure.image_fields and upload.facts is None:
+def _prepare_upload(storage: LocalStorage, upload: Upload, is_image: bool, max_pixels: int) -> None:
+    """Inspect a photo and make a thumbnail, then move the file into storage; done once per upload."""
+    if is_image and upload.facts is None:
         try:
             upload.facts = media.inspect_image(upload.staged.path, declared_name=upload.filename, max_pixels=max_pixels)
         except media.ImageRefused as error:
@@ -212,6 +284,10 @@ def _store(storage: LocalStorage, attachment: Attachment, upload: Upload, struct
     if not upload.stored:
         storage.commit(upload.staged)
         upload.stored = True
+
+
+def _store(storage: LocalStorage, attachment: Attachment, upload: Upload, structure: FormStructure, max_pixels: int) -> None:
+    _prepare_upload(storage, upload, attachment.field in structure.image_fields, max_pixels)
     attachment.sha256 = upload.staged.sha256
     attachment.size = upload.staged.size
     attachment.received_at = utcnow()
@@ -255,7 +331,7 @@ def _complete(session: Session, storage: LocalStorage, version: SubmissionVersio
     if added:
         version.is_complete = all(a.sha256 for a in version.attachments)
         session.flush()
-        run_checks(session, version)
+        _run_checks_safely(session, version)
     return added
 
 
