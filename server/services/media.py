@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import logging
 import math
+from operator import mul
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -371,10 +372,10 @@ def _phash(image: Image.Image) -> str:
     side, keep = _PHASH_SIDE, _PHASH_KEEP
     rows = [pixels[y * side : (y + 1) * side] for y in range(side)]
     # 1-D DCT along each row (only the low frequencies), then along each column of the result.
-    along_rows = [[sum(p * c for p, c in zip(row, _COSINES[u])) for u in range(keep)] for row in rows]
-    coefficients = [
-        sum(along_rows[y][u] * _COSINES[v][y] for y in range(side)) for v in range(keep) for u in range(keep)
-    ]
+    # (sum(map(mul, …)) is the same arithmetic in the same order as a generator, at half the cost.)
+    along_rows = [[sum(map(mul, row, _COSINES[u])) for u in range(keep)] for row in rows]
+    columns = [[along_rows[y][u] for y in range(side)] for u in range(keep)]
+    coefficients = [sum(map(mul, columns[u], _COSINES[v])) for v in range(keep) for u in range(keep)]
     median = sorted(coefficients)[len(coefficients) // 2]
     bits = 0
     for value in coefficients:
