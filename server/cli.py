@@ -30,7 +30,7 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade_database(url: str) -> None:
-    command.upgrade(alembic_config(url), "head")
+    command.upgrade(alembic_config(url), "heads")  # branches made in parallel are merged later
 
 
 def _fail_on_domain_errors(function):
