@@ -123,7 +123,8 @@ def test_cases_csv_lists_only_the_callers_households(client, make, county):
     for user, expected in ((east_worker, east), (west_worker, west)):
         _, response = cases_csv(client, make.token(user))
         reader = csv.DictReader(io.StringIO(response.data.decode("utf-8")))
-        assert reader.fieldnames == ["name", "label", "village", "address", "status", "category", "next_due", "latitude", "longitude"]
+        assert reader.fieldnames == ["name", "label", "village", "address", "status", "category", "next_due", "latitude",
+                                     "longitude", "return_reason"]
         rows[user.username] = {row["name"]: row for row in reader}
         assert set(rows[user.username]) == expected  # the removed household is not listed
     assert not set(rows[east_worker.username]) & set(rows[west_worker.username])

@@ -4,12 +4,13 @@ from __future__ import annotations
 from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 from sqlalchemy import exists, not_, select
 
-from ..extensions import db
-from ..models import Attachment, Flag, Form, Household, Submission, SubmissionVersion
+from ..extensions import commit, db
+from ..models import REVIEW_STATES, Attachment, Flag, Form, Household, Submission, SubmissionVersion
 from ..services.idnumbers import mask_id_number, mask_phone_number
+from ..services import review
 from ..services.ingest import visit_answers
 from ..services.submissions import current_versions, submission_in_reach
 from .auth import api_user
@@ -52,6 +53,11 @@ class SubmissionSummarySchema(Schema):
     submitted_by = fields.String(attribute="submission.submitted_by.username")
     is_complete = fields.Boolean(metadata={"description": "Every file the form data names has arrived"})
     flag_count = fields.Function(lambda version: len(version.flags), metadata={"type": "integer"})
+    review_state = fields.String(attribute="submission.review_state",
+                                 metadata={"description": "received, approved, returned or rejected"})
+    review_reason = fields.String(attribute="submission.review_reason")
+    version = fields.Integer(attribute="submission.row_version",
+                             metadata={"description": "Send it back with a decision: a decision taken meanwhile makes yours 409"})
 
 
 class GeopointSchema(Schema):
@@ -107,6 +113,23 @@ class FlagSchema(Schema):
     created_at = fields.DateTime()
 
 
+class ReviewEventSchema(Schema):
+    kind = fields.String(metadata={"description": "approved, returned, rejected, comment or resubmitted"})
+    text = fields.String()
+    author = fields.String(attribute="author.username")
+    created_at = fields.DateTime()
+
+
+class ReviewDecisionSchema(Schema):
+    decision = fields.String(required=True, validate=validate.OneOf(["approve", "return", "reject"]))
+    reason = fields.String(load_default="", metadata={"description": "Required to return (what to re-do) or reject"})
+    version = fields.Integer(required=True, metadata={"description": "The submission's `version` as you read it"})
+
+
+class CommentSchema(Schema):
+    text = fields.String(required=True)
+
+
 class SubmissionSchema(SubmissionSummarySchema):
     form_version = fields.String(attribute="form_version.version")
     current_instance_id = fields.String(attribute="instance_id")
@@ -124,12 +147,17 @@ class SubmissionSchema(SubmissionSummarySchema):
     missing_files = fields.Function(lambda v: [a.filename for a in v.attachments if a.sha256 is None],
                                     metadata={"type": "array", "items": {"type": "string"}})
     flags = fields.List(fields.Nested(FlagSchema))
+    reviewed_by = fields.String(attribute="submission.reviewed_by.username", allow_none=True)
+    reviewed_at = fields.DateTime(attribute="submission.reviewed_at", allow_none=True)
+    review_events = fields.List(fields.Nested(ReviewEventSchema), attribute="submission.review_events",
+                                metadata={"description": "Decisions and comments, oldest first"})
 
 
 class SubmissionQuerySchema(Schema):
     case = fields.String(metadata={"description": "Case number of a household"})
     form = fields.String(metadata={"description": "Form ID, e.g. household_visit"})
     flagged = fields.Boolean(metadata={"description": "true: only with flags; false: only without"})
+    review_state = fields.String(validate=validate.OneOf(REVIEW_STATES))
 
 
 # --- views ---------------------------------------------------------------------------------------
@@ -147,6 +175,8 @@ class Submissions(MethodView):
                 select(Household.id).where(Household.case_number == query["case"])))
         if query.get("form"):
             selected = selected.where(Submission.form_pk.in_(select(Form.id).where(Form.form_id == query["form"])))
+        if query.get("review_state"):
+            selected = selected.where(Submission.review_state == query["review_state"])
         if "flagged" in query:
             has_flags = exists(select(Flag.id).where(Flag.version_id == SubmissionVersion.id))
             selected = selected.where(has_flags if query["flagged"] else not_(has_flags))
@@ -160,3 +190,27 @@ class SubmissionItem(MethodView):
     def get(self, submission_id):
         """One submission: answers, versions, files and flags (404 outside your areas)."""
         return submission_in_reach(db.session, api_user(), submission_id)
+
+
+@blp.route("/<int:submission_id>/review")
+class SubmissionReview(MethodView):
+    @blp.arguments(ReviewDecisionSchema)
+    @blp.response(200, SubmissionSchema)
+    @blp.alt_response(409, description="Already decided, or someone decided meanwhile (stale version)")
+    def post(self, data, submission_id):
+        """Approve, return (with what to re-do) or reject a received visit (supervisor, county)."""
+        user = api_user()
+        review.decide(db.session, user, submission_id, data["decision"], data["reason"], data["version"])
+        commit()
+        return submission_in_reach(db.session, user, submission_id)
+
+
+@blp.route("/<int:submission_id>/comments")
+class SubmissionComments(MethodView):
+    @blp.arguments(CommentSchema)
+    @blp.response(201, ReviewEventSchema)
+    def post(self, data, submission_id):
+        """Comment on a visit (anyone who may read it)."""
+        event = review.comment(db.session, api_user(), submission_id, data["text"])
+        commit()
+        return event

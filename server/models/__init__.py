@@ -4,11 +4,35 @@ from .base import Base, utcnow
 from .cases import CASE_STATUSES, CATEGORIES, RELATIONS, RESIDENCES, SEXES, WORK_CAPACITIES, Household, Member
 from .forms import Form, FormVersion
 from .rules import CountyRules, Standard
-from .submissions import Attachment, Flag, Submission, SubmissionVersion
+from .submissions import REVIEW_STATES, Attachment, Flag, ReviewEvent, Submission, SubmissionVersion
 from .users import ROLES, ApiToken, PhoneToken, User, user_areas
 
 __all__ = [
-    "AREA_LEVELS", "Area", "Base", "utcnow", "CASE_STATUSES", "CATEGORIES", "RELATIONS", "RESIDENCES",
-    "SEXES", "WORK_CAPACITIES", "Household", "Member", "Form", "FormVersion", "ROLES", "PhoneToken",
-    "User", "user_areas", "ApiToken", "Attachment", "Flag", "Submission", "SubmissionVersion", "CountyRules", "Standard",
+    "ApiToken",
+    "Area",
+    "AREA_LEVELS",
+    "Attachment",
+    "Base",
+    "CASE_STATUSES",
+    "CATEGORIES",
+    "CountyRules",
+    "Flag",
+    "Form",
+    "FormVersion",
+    "Household",
+    "Member",
+    "PhoneToken",
+    "RELATIONS",
+    "RESIDENCES",
+    "REVIEW_STATES",
+    "ReviewEvent",
+    "ROLES",
+    "SEXES",
+    "Standard",
+    "Submission",
+    "SubmissionVersion",
+    "User",
+    "user_areas",
+    "utcnow",
+    "WORK_CAPACITIES",
 ]

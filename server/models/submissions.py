@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
@@ -12,11 +12,18 @@ from .forms import Form, FormVersion
 from .users import User
 
 
+REVIEW_STATES = ("received", "approved", "returned", "rejected")
+
+
 class Submission(Base):
     """One filled form (a visit, a signed book ...), named by the instanceID it was first sent with."""
 
     __tablename__ = "submissions"
-    __table_args__ = (UniqueConstraint("form_pk", "instance_id"),)
+    __table_args__ = (
+        UniqueConstraint("form_pk", "instance_id"),
+        CheckConstraint("review_state IN ('received', 'approved', 'returned', 'rejected')", name="review_state"),
+        CheckConstraint("review_state IN ('received', 'approved') OR review_reason <> ''", name="reason_given"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     form_pk: Mapped[int] = mapped_column(ForeignKey("forms.id", ondelete="RESTRICT"))
@@ -24,11 +31,20 @@ class Submission(Base):
     household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id", ondelete="RESTRICT"), index=True)
     submitted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Review: received → approved / returned (what to re-do) / rejected; a corrected version of a
+    # returned visit is received again. row_version makes two simultaneous decisions conflict.
+    review_state: Mapped[str] = mapped_column(String(10), default="received", server_default="received")
+    review_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    reviewed_at: Mapped[datetime | None]
+    row_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     form: Mapped[Form] = relationship()
     household: Mapped[Household | None] = relationship()
-    submitted_by: Mapped[User] = relationship()
+    submitted_by: Mapped[User] = relationship(foreign_keys=[submitted_by_id])
+    reviewed_by: Mapped[User | None] = relationship(foreign_keys=[reviewed_by_id])
     versions: Mapped[list[SubmissionVersion]] = relationship(back_populates="submission", order_by="SubmissionVersion.id")
+    review_events: Mapped[list[ReviewEvent]] = relationship(back_populates="submission", order_by="ReviewEvent.id")
 
 
 class SubmissionVersion(Base):
@@ -109,3 +125,22 @@ class Flag(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     version: Mapped[SubmissionVersion] = relationship(back_populates="flags")
+
+
+class ReviewEvent(Base):
+    """The signed trail of a review: every decision and comment, who and when; never changed."""
+
+    __tablename__ = "review_events"
+    __table_args__ = (
+        CheckConstraint("kind IN ('approved', 'returned', 'rejected', 'comment', 'resubmitted')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="RESTRICT"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    text: Mapped[str] = mapped_column(Text, default="")
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    submission: Mapped[Submission] = relationship(back_populates="review_events")
+    author: Mapped[User] = relationship()

@@ -5,13 +5,14 @@ import csv
 import io
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from ..errors import NotFound
-from ..models import Area, Household, User
+from ..models import Area, Form, Household, Submission, User
 from .areas import reach_condition
 
-CASES_CSV_COLUMNS = ("name", "label", "village", "address", "status", "category", "next_due", "latitude", "longitude")
+CASES_CSV_COLUMNS = ("name", "label", "village", "address", "status", "category", "next_due", "latitude", "longitude",
+                     "return_reason")
 # Households a caseworker still visits; removed ones leave the phone.
 VISITED_STATUSES = ("applicant", "active", "suspended")
 
@@ -25,7 +26,18 @@ def _csv_bytes(header: tuple[str, ...], rows) -> bytes:
 
 
 def cases_csv(session: Session, user: User) -> bytes:
-    """cases.csv for select_one_from_file: the caller's households, the most urgent first."""
+    """cases.csv for select_one_from_file: the caller's households, those whose latest visit was
+    returned first (with what to re-do), then by next visit due."""
+    latest_visit = (
+        select(Submission.id)
+        .join(Form, Form.id == Submission.form_pk)
+        .where(Submission.household_id == Household.id, Form.form_id == "household_visit")
+        .order_by(Submission.created_at.desc(), Submission.id.desc())
+        .limit(1)
+        .correlate(Household)
+        .scalar_subquery()
+    )
+    returned = aliased(Submission)
     query = (
         select(
             Household.case_number,
@@ -37,15 +49,17 @@ def cases_csv(session: Session, user: User) -> bytes:
             Household.next_visit_due,
             Household.latitude,
             Household.longitude,
+            returned.review_reason,
         )
         .join(Area, Area.id == Household.village_id)
+        .outerjoin(returned, (returned.id == latest_visit) & (returned.review_state == "returned"))
         .where(reach_condition(user), Household.status.in_(VISITED_STATUSES))
-        .order_by(Household.next_visit_due.asc().nulls_last(), Household.case_number)
+        .order_by(returned.id.is_(None), Household.next_visit_due.asc().nulls_last(), Household.case_number)
     )
     rows = (
         (
             number,
-            f"{head} · {village} · {number}",
+            f"{'【退回】' if reason else ''}{head} · {village} · {number}",
             village,
             address,
             status,
@@ -53,8 +67,9 @@ def cases_csv(session: Session, user: User) -> bytes:
             due.isoformat() if due else "",
             "" if lat is None else f"{lat:.6f}",
             "" if lon is None else f"{lon:.6f}",
+            reason or "",
         )
-        for number, head, village, address, status, category, due, lat, lon in session.execute(query)
+        for number, head, village, address, status, category, due, lat, lon, reason in session.execute(query)
     )
     return _csv_bytes(CASES_CSV_COLUMNS, rows)
 

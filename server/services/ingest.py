@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from ..errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from ..models import Area, Attachment, Flag, Form, Household, Submission, SubmissionVersion, User, utcnow
 from ..storage import LocalStorage, StagedFile
-from . import media
+from . import media, review
 from .areas import is_in_reach
 from .checks import run_checks
 from .forms import find_version
@@ -151,6 +151,7 @@ def receive(session: Session, storage: LocalStorage, user: User, prepared: Prepa
         if household is not None:
             submission.household = household  # a correction may name another of the caller's households
         previous.is_current = False
+        review.resubmitted(session, submission, user)  # a returned visit, corrected, is reviewed again
         session.flush()  # the one-current-version index must see the old version retired first
     else:
         if household is None and _is_new_applicant(prepared.form_id, prepared.root):
