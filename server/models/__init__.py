@@ -3,13 +3,14 @@ from .areas import AREA_LEVELS, Area
 from .base import Base, utcnow
 from .cases import CASE_STATUSES, CATEGORIES, RELATIONS, RESIDENCES, SEXES, WORK_CAPACITIES, Household, Member
 from .forms import Form, FormVersion
-from .rules import CountyRules, Standard
+from .rules import AssistanceRules, CountyRules, Standard
 from .submissions import REVIEW_STATES, Attachment, Flag, ReviewEvent, Submission, SubmissionVersion
 from .users import ROLES, ApiToken, PhoneToken, User, user_areas
 
 __all__ = [
     "ApiToken",
     "Area",
+    "AssistanceRules",
     "AREA_LEVELS",
     "Attachment",
     "Base",

@@ -1,9 +1,11 @@
-"""Rules that differ by area: each county's check thresholds, and the assistance standards over time."""
+"""Rules that differ by area: each county's check thresholds, the assistance standards over time, and
+how a county works out the monthly amount (uplift, supplements, minimum wage, disqualifying property)."""
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .areas import Area
@@ -75,3 +77,88 @@ class Standard(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     area: Mapped[Area] = relationship()
+
+
+# --- assistance rules: how the monthly amount is worked out (services/eligibility.py) ------------
+# Defaults come from the source reports in the shared seeds (see docs/eligibility.md):
+# - +10 % for "bottom-line poverty" households (社会保障兜底脱贫对象，按最低生活保障标准上浮10%),
+#   Hengnan county's clean-up plan;
+# - the 分类救助 supplements of one municipality's report: for 三无 persons, the severely disabled
+#   (grade 1-2), the seriously ill and people aged 80 or more, on top of the difference subsidy,
+#   urban 25 yuan per person per month (raised from 20) and rural 120 yuan per person per year
+#   (10 yuan a month); the same amount for each of the four groups there, separate columns here
+#   because other counties differ;
+# - no minimum wage: the reports say an unproven wage "may be counted at the local minimum wage"
+#   (可比照务工所在地最低工资标准计算) but give no figure, so the rule is off (NULL) until a county
+#   enters its own;
+# - the property red flags that the reports list as removal conditions (vehicles and machinery,
+#   bought housing or a large new house, shop/rental/business income, luxury goods) and a pension
+#   above the standard.
+DEFAULT_BOTTOM_LINE_UPLIFT_PERCENT = 10
+DEFAULT_SUPPLEMENT_URBAN_FEN = 2500
+DEFAULT_SUPPLEMENT_RURAL_FEN = 1000
+DEFAULT_MINIMUM_WAGE_FEN = None
+DEFAULT_INELIGIBLE_RED_FLAGS = (
+    "owns_vehicle_or_machinery",
+    "bought_housing_or_large_house",
+    "business_or_rental_income",
+    "luxury_goods",
+    "pension_above_standard",
+)
+SUPPLEMENT_GROUPS = ("sanwu", "severe_disability", "serious_illness", "age_80")
+
+
+def _not_negative(column: str) -> CheckConstraint:
+    return CheckConstraint(f"{column} >= 0", name=f"{column}_not_negative")
+
+
+def _supplement(default: int) -> Mapped[int]:
+    return mapped_column(Integer, default=default, server_default=str(default))
+
+
+class AssistanceRules(Base):
+    """How a county turns a visit into a monthly amount, from a date on (none = the defaults above).
+
+    The row in force on a date is the county's latest with effective_from <= that date, so a change
+    is a new row and older decisions can still be recomputed as they were made. Money in fen.
+    """
+
+    __tablename__ = "assistance_rules"
+    __table_args__ = (
+        UniqueConstraint("county_id", "effective_from"),
+        _not_negative("bottom_line_uplift_percent"),
+        CheckConstraint(" AND ".join(f"supplement_{group}_{residence}_fen >= 0"
+                                     for group in SUPPLEMENT_GROUPS for residence in RESIDENCES),
+                        name="supplements_not_negative"),
+        CheckConstraint("minimum_wage_fen IS NULL OR minimum_wage_fen > 0", name="minimum_wage_fen_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    county_id: Mapped[int] = mapped_column(ForeignKey("areas.id", ondelete="RESTRICT"))
+    effective_from: Mapped[date] = mapped_column(Date)
+    bottom_line_uplift_percent: Mapped[int] = mapped_column(
+        Integer, default=DEFAULT_BOTTOM_LINE_UPLIFT_PERCENT, server_default=str(DEFAULT_BOTTOM_LINE_UPLIFT_PERCENT))
+    # Per qualifying person per month; a person in several groups gets the largest one, not the sum
+    # (the report pays "每人每月" one amount to anyone in any of the groups).
+    supplement_sanwu_urban_fen: Mapped[int] = _supplement(DEFAULT_SUPPLEMENT_URBAN_FEN)
+    supplement_sanwu_rural_fen: Mapped[int] = _supplement(DEFAULT_SUPPLEMENT_RURAL_FEN)
+    supplement_severe_disability_urban_fen: Mapped[int] = _supplement(DEFAULT_SUPPLEMENT_URBAN_FEN)
+    supplement_severe_disability_rural_fen: Mapped[int] = _supplement(DEFAULT_SUPPLEMENT_RURAL_FEN)
+    supplement_serious_illness_urban_fen: Mapped[int] = _supplement(DEFAULT_SUPPLEMENT_URBAN_FEN)
+    supplement_serious_illness_rural_fen: Mapped[int] = _supplement(DEFAULT_SUPPLEMENT_RURAL_FEN)
+    supplement_age_80_urban_fen: Mapped[int] = _supplement(DEFAULT_SUPPLEMENT_URBAN_FEN)
+    supplement_age_80_rural_fen: Mapped[int] = _supplement(DEFAULT_SUPPLEMENT_RURAL_FEN)
+    # The local monthly minimum wage, counted for a member able to work whose stated wage is not
+    # proven; NULL: no figure set, the stated wage counts.
+    minimum_wage_fen: Mapped[int | None] = mapped_column(Integer)
+    # Red-flag codes of the household_visit form that make a household ineligible by themselves.
+    ineligible_red_flags: Mapped[list[str]] = mapped_column(
+        JSON, default=lambda: list(DEFAULT_INELIGIBLE_RED_FLAGS),
+        server_default=json.dumps(list(DEFAULT_INELIGIBLE_RED_FLAGS)))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    county: Mapped[Area] = relationship()
+
+    def supplement_fen(self, group: str, residence: str) -> int:
+        return getattr(self, f"supplement_{group}_{residence}_fen")
