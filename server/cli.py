@@ -184,6 +184,29 @@ def households_import(path, skip_bad):
                + (f"; skipped {report.skipped_households} households with errors (listed above)" if report.skipped_households else ""))
 
 
+@households_cli.command("recompute-due")
+@click.option("--county", "county_code", help="Only this county's households (its code).")
+@_fail_on_domain_errors
+def households_recompute_due(county_code):
+    """Set every household's next visit due date again from its visits, e.g. after a rule change."""
+    from .models import Household
+    from .services import schedule
+    from .services.areas import area_by_code
+
+    if county_code:
+        area_by_code(db.session, county_code)  # an unknown code is an error, not "0 households"
+    ids = schedule.households_to_recompute(db.session, county_code)
+    changed = 0
+    with click.progressbar(ids, label="recomputing due dates", file=sys.stderr) as bar:
+        for household_id in bar:
+            household = db.session.get(Household, household_id)
+            before = household.next_visit_due
+            if schedule.recompute_due(db.session, household) != before:
+                changed += 1
+    commit()
+    click.echo(f"{len(ids)} household(s) recomputed; {changed} due date(s) changed")
+
+
 @forms_cli.command("publish")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_fail_on_domain_errors

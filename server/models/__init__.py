@@ -4,6 +4,7 @@ from .base import Base, utcnow
 from .cases import CASE_STATUSES, CATEGORIES, RELATIONS, RESIDENCES, SEXES, WORK_CAPACITIES, Household, Member
 from .forms import Form, FormVersion
 from .rules import AssistanceRules, CountyRules, Standard
+from .schedule import VisitFrequencyRules
 from .submissions import REVIEW_STATES, Attachment, Flag, ReviewEvent, Submission, SubmissionVersion
 from .users import ROLES, ApiToken, PhoneToken, User, user_areas
 
@@ -35,5 +36,6 @@ __all__ = [
     "User",
     "user_areas",
     "utcnow",
+    "VisitFrequencyRules",
     "WORK_CAPACITIES",
 ]
