@@ -332,3 +332,35 @@ def test_the_income_flag_at_receipt_uses_the_minimum_wage(client, session, make,
     result = compute(session, household, visit_answers(version), date(2026, 6, 16))
     assert result.per_capita_fen == 67500 and result.members[1].wage_rule == "minimum_wage"
     assert result.eligible is False
+
+
+def test_the_result_as_json(session, area, household):
+    import json
+
+    from server.services.eligibility import as_json
+
+    standard(session, area["county"], "420", date(2025, 1, 1))
+    data = json.loads(json.dumps(as_json(compute(session, household, plain(), ON))))
+    assert data["monthly_amount_fen"] == 4000 and data["per_capita_exact"] == "400"
+    assert data["standard_effective_from"] == "2025-01-01" and data["on"] == "2026-06-15"
+    assert data["rules"]["supplements_fen"]["age_80_rural"] == 1000
+    assert data["members"][0]["operating_fen"] == 20000
+    assert data["steps"][-1] == {"label_zh": "月保障金额", "label_en": "Monthly amount", "value": "40.00", "unit": "元/月"}
+
+
+def test_the_worked_example_in_the_docs(session, area, household):
+    # docs/eligibility.md: 200 + 350 + 0 = 550 for 3; 420 x 3 - 550 = 710.00; + 10.00 = 720.00.
+    standard(session, area["county"], "420", date(2025, 1, 1))
+    rules(session, area["county"], minimum_wage_fen=162000)
+    grandfather = member("张德福", capacity="none", born="1940-01-20", disability="2", health="serious_illness",
+                         transfer="200")
+    mother = member("李秀英", capacity="partial", gross="300", cost="100", self_consumed="50", wage="150")
+    child = member("张小明", capacity="none", born="2012-09-01")
+    result = compute(session, household, visit(grandfather, mother, child), ON)
+    assert [m.total_fen for m in result.members] == [20000, 35000, 0]
+    assert result.per_capita_fen == 18333 and result.difference_subsidy_fen == 71000
+    assert result.supplements_fen == 1000 and result.monthly_amount_fen == 72000
+    mother["work_capacity"] = "full"
+    result = compute(session, household, visit(grandfather, mother, child), ON)
+    assert result.household_income_fen == 202000 and result.per_capita_fen == 67333
+    assert result.eligible is False and result.monthly_amount_fen == 0

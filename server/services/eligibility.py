@@ -410,3 +410,24 @@ def _steps(r: dict) -> list[Step]:
     add("是否符合保障条件", "Eligible", "是 yes" if r["eligible"] else "否 no", "")
     add("月保障金额", "Monthly amount", r["monthly_amount_fen"], "元/月")
     return steps
+
+
+def as_json(result: Eligibility) -> dict:
+    """The result as JSON-safe values for the case file: money stays integer fen, the exact
+    per-capita income a decimal string, dates ISO strings."""
+    def plain(value):
+        if isinstance(value, Decimal):
+            return str(value)
+        if isinstance(value, date):
+            return value.isoformat()
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        if isinstance(value, dict):
+            return {(k if isinstance(k, str) else "_".join(k)): plain(v) for k, v in value.items()}
+        if hasattr(value, "__dataclass_fields__"):
+            return {name: plain(getattr(value, name)) for name in value.__dataclass_fields__}
+        return value
+
+    data = plain(result)
+    data["income_above_standard"] = result.income_above_standard
+    return data
