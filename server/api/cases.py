@@ -2,18 +2,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import wraps
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
-from ..extensions import db
-from ..models import CASE_STATUSES, Household, SubmissionVersion
+from ..errors import Conflict
+from ..extensions import commit, db
+from ..models import CASE_STATUSES, LEVELS, STATUS_REASONS, ApprovalRound, Household, StatusChange, SubmissionVersion
+from ..services import approvals
 from ..services.cases import case_in_reach, cases_in_reach
 from ..services.idnumbers import mask_id_number
+from ..services.submissions import submissions_of_household
 from .auth import api_user
 from .pagination import SqlPage
-from ..services.submissions import submissions_of_household
 from .submissions import SubmissionSummarySchema
 
 blp = Blueprint("cases", __name__, description="Household cases (一户一档)")
@@ -38,6 +43,7 @@ class CaseSummarySchema(Schema):
     address = fields.String()
     residence = fields.String()
     category = fields.String(allow_none=True)
+    monthly_amount_fen = fields.Integer(allow_none=True, metadata={"description": "Set by the county's approval, fen per month"})
     status = fields.String()
     latitude = fields.Float(allow_none=True)
     longitude = fields.Float(allow_none=True)
@@ -85,3 +91,100 @@ class CaseItem(MethodView):
         user = api_user()
         household = case_in_reach(db.session, user, case_number)
         return CaseWithSubmissions(household, submissions_of_household(db.session, user, household))
+
+
+# --- table 3: the three levels, and status changes -------------------------------------------
+
+class LevelOpinionSchema(Schema):
+    level = fields.String(required=True, validate=validate.OneOf(LEVELS))
+    outcome = fields.String(required=True, validate=validate.OneOf(["agree", "disagree"]))
+    opinion = fields.String(required=True, metadata={"description": "Signed by whoever records it"})
+    category = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(["A", "B", "C"]))
+    monthly_amount_fen = fields.Integer(load_default=None, allow_none=True,
+                                        metadata={"description": "County approval: the household's monthly amount in fen"})
+    by = fields.String(attribute="by.username", dump_only=True)
+    at = fields.DateTime(dump_only=True)
+
+
+class ApprovalSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    state = fields.String(dump_only=True, metadata={"description": "open, approved or refused"})
+    basis_submission_id = fields.Integer(load_default=None, allow_none=True,
+                                         metadata={"description": "The visit the approval rests on"})
+    opened_by = fields.String(attribute="opened_by.username", dump_only=True)
+    opened_at = fields.DateTime(dump_only=True)
+    levels = fields.List(fields.Nested(LevelOpinionSchema), dump_only=True)
+
+
+class StatusChangeSchema(Schema):
+    status = fields.String(required=True, attribute="to_status", validate=validate.OneOf(CASE_STATUSES))
+    from_status = fields.String(dump_only=True)
+    reason = fields.String(required=True, validate=validate.OneOf(list(STATUS_REASONS)))
+    note = fields.String(load_default="")
+    by = fields.String(attribute="by.username", dump_only=True)
+    at = fields.DateTime(dump_only=True)
+
+
+def _approvals_of(household: Household) -> list[ApprovalRound]:
+    return list(db.session.scalars(select(ApprovalRound).where(ApprovalRound.household_id == household.id)
+                                   .order_by(ApprovalRound.id)))
+
+
+def _conflict_on_race(function):
+    """Two people recording the same level at once: the database keeps one, the other gets 409."""
+    @wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            result = function(*args, **kwargs)
+            commit()
+            return result
+        except IntegrityError:
+            db.session.rollback()
+            raise Conflict("Someone else recorded this at the same moment; reload and look again.") from None
+    return wrapper
+
+
+@blp.route("/<case_number>/approvals")
+class Approvals(MethodView):
+    @blp.response(200, ApprovalSchema(many=True))
+    def get(self, case_number):
+        """The household's approvals (table 3), each with its levels in order."""
+        return _approvals_of(case_in_reach(db.session, api_user(), case_number))
+
+    @blp.arguments(ApprovalSchema)
+    @blp.response(201, ApprovalSchema)
+    @blp.alt_response(409, description="An approval is already under way")
+    @_conflict_on_race
+    def post(self, data, case_number):
+        """Open an approval for a household (one at a time)."""
+        return approvals.open_round(db.session, api_user(), case_number, data["basis_submission_id"])
+
+
+@blp.route("/<case_number>/approvals/<int:round_id>/levels")
+class ApprovalLevels(MethodView):
+    @blp.arguments(LevelOpinionSchema)
+    @blp.response(201, LevelOpinionSchema)
+    @blp.alt_response(409, description="Out of order, already recorded, or the approval is closed")
+    @_conflict_on_race
+    def post(self, data, case_number, round_id):
+        """Record the next level: village (caseworker/supervisor), township (supervisor), county (county staff)."""
+        return approvals.record_level(db.session, api_user(), case_number, round_id, **data)
+
+
+@blp.route("/<case_number>/status")
+class CaseStatus(MethodView):
+    @blp.response(200, StatusChangeSchema(many=True))
+    def get(self, case_number):
+        """Every status change of the household, with its reason."""
+        household = case_in_reach(db.session, api_user(), case_number)
+        return db.session.scalars(select(StatusChange).where(StatusChange.household_id == household.id)
+                                  .order_by(StatusChange.id)).all()
+
+    @blp.arguments(StatusChangeSchema)
+    @blp.response(201, StatusChangeSchema)
+    def post(self, data, case_number):
+        """Suspend, resume or remove a case, with a reason (county staff)."""
+        change = approvals.change_status(db.session, api_user(), case_number, data["to_status"], data["reason"],
+                                         data["note"])
+        commit()
+        return change

@@ -1,4 +1,5 @@
 """All models, imported here so Alembic and the app see one metadata."""
+from .approvals import LEVELS, STATUS_REASONS, ApprovalRound, LevelOpinion, StatusChange
 from .areas import AREA_LEVELS, Area
 from .base import Base, utcnow
 from .cases import CASE_STATUSES, CATEGORIES, RELATIONS, RESIDENCES, SEXES, WORK_CAPACITIES, Household, Member
@@ -9,6 +10,11 @@ from .submissions import REVIEW_STATES, Attachment, Flag, ReviewEvent, Submissio
 from .users import ROLES, ApiToken, PhoneToken, User, user_areas
 
 __all__ = [
+    "ApprovalRound",
+    "LEVELS",
+    "LevelOpinion",
+    "STATUS_REASONS",
+    "StatusChange",
     "ApiToken",
     "Area",
     "AssistanceRules",

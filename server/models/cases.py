@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, SmallInteger, String
+from sqlalchemy import CheckConstraint, Date, Float, ForeignKey, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .areas import Area
@@ -44,6 +44,8 @@ class Household(Base):
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     next_visit_due: Mapped[date | None] = mapped_column(Date, index=True)
+    # Set by the county's decision on table 3 (integer fen per month for the household).
+    monthly_amount_fen: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
