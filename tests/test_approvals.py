@@ -163,3 +163,14 @@ def test_the_database_keeps_one_opinion_per_level_and_one_open_approval(session,
         with session.begin_nested():
             session.add(ApprovalRound(household_id=site["applicant"].id, opened_by_id=by))
             session.flush()
+
+
+def test_removing_a_case_takes_it_off_the_due_list(client, make, site):
+    from datetime import date
+
+    household = make.household(site["applicant"].village, status="active", next_visit_due=date(2026, 12, 1))
+    response = client.post(f"/api/v1/cases/{household.case_number}/status", json={"status": "removed", "reason": "death"},
+                           headers=site["auth"]["county"])
+    assert response.status_code == 201
+    after = client.get(f"/api/v1/cases/{household.case_number}", headers=site["auth"]["county"]).json
+    assert after["status"] == "removed" and after["next_visit_due"] is None

@@ -141,7 +141,7 @@ def test_cases_csv_is_sorted_by_next_visit_due(client, make, county, caseworker)
     undated = make.household(county["east"], next_visit_due=None)
     _, response = cases_csv(client, token)
     names = [row["name"] for row in csv.DictReader(io.StringIO(response.data.decode()))]
-    assert names == [sooner.case_number, later.case_number, undated.case_number]
+    assert names == [undated.case_number, sooner.case_number, later.case_number]  # never visited: first
 
 
 def test_cases_csv_hash_changes_exactly_when_its_content_does(client, make, county, caseworker, session):

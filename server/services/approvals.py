@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..models import LEVELS, STATUS_REASONS, ApprovalRound, Household, LevelOpinion, StatusChange, Submission, User
 from .cases import case_in_reach
+from .schedule import recompute_due
 
 # Who speaks for each level.
 LEVEL_ROLES = {"village": ("caseworker", "supervisor"), "township": ("supervisor",), "county": ("county",)}
@@ -82,6 +83,8 @@ def _conclude(session: Session, user: User, household: Household, approval: Appr
         household.monthly_amount_fen = decision.monthly_amount_fen
         if household.status != "active":
             _set_status(session, user, household, "active", "approved", decision.opinion)
+        else:
+            recompute_due(session, household)
     else:
         approval.state = "refused"
         if household.status == "applicant":
@@ -107,4 +110,5 @@ def _set_status(session: Session, user: User, household: Household, to_status: s
     household.status = to_status
     session.add(change)
     session.flush()
+    recompute_due(session, household)  # status and category decide when the next visit falls
     return change

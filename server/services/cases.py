@@ -54,7 +54,7 @@ def cases_csv(session: Session, user: User) -> bytes:
         .join(Area, Area.id == Household.village_id)
         .outerjoin(returned, (returned.id == latest_visit) & (returned.review_state == "returned"))
         .where(reach_condition(user), Household.status.in_(VISITED_STATUSES))
-        .order_by(returned.id.is_(None), Household.next_visit_due.asc().nulls_last(), Household.case_number)
+        .order_by(returned.id.is_(None), Household.next_visit_due.asc().nulls_first(), Household.case_number)
     )
     rows = (
         (

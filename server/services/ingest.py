@@ -24,6 +24,7 @@ from . import media, review
 from .areas import is_in_reach
 from .checks import run_checks
 from .forms import find_version
+from .schedule import visit_stored
 from .xforms import FormStructure, InstanceInvalid, answers, find_text, form_structure, leaves, local, parse_instance
 
 log = logging.getLogger(__name__)
@@ -180,7 +181,7 @@ def receive(session: Session, storage: LocalStorage, user: User, prepared: Prepa
     if household is not None and household.latitude is None and version.latitude is not None:
         household.latitude, household.longitude = version.latitude, version.longitude
     session.flush()
-    from .schedule import visit_stored; visit_stored(session, version)  # noqa: E702 (one line: the household's next due date)
+    visit_stored(session, version)  # the household's next due date
     _run_checks_safely(session, version)
     missing = [a.filename for a in version.attachments if not a.sha256]
     if missing:
