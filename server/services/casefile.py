@@ -1,0 +1,121 @@
+"""The case file (一户一档): everything about one household in one place, and its timeline."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from ..models import ApprovalRound, Flag, Household, LevelOpinion, StatusChange, Submission, SubmissionVersion, User
+from . import eligibility
+from .ingest import visit_answers
+from .submissions import current_versions
+
+# The three books and the three tables, by the form that records each.
+DOCUMENTS = {
+    "application": ("申请书", "application"),
+    "declaration": ("家庭财产声明及如实申报承诺书", "income and property declaration"),
+    "authorization": ("家庭经济状况核对授权委托书", "authorisation to verify finances"),
+    "household_visit": ("家庭信息采集及入户调查情况表", "table 1: household information and home visit"),
+    "relative_registration": ("近亲属享受低保备案表", "table 2: near-relative registration"),
+    "review_approval": ("审核审批表", "table 3: review and approval"),
+}
+
+
+@dataclass
+class TimelineEvent:
+    at: datetime
+    kind: str  # visit.received, visit.edited, spot_check.received, review.approved, status.active ...
+    text: str
+    by: str | None
+    submission_id: int | None = None
+
+
+@dataclass
+class CaseFile:
+    household: Household
+    latest_visit: SubmissionVersion | None
+    documents: dict[str, SubmissionVersion | None]
+    flags: list[Flag]
+    eligibility: dict | None
+    approvals: list[ApprovalRound]
+    status_changes: list[StatusChange]
+    timeline: list[TimelineEvent] = field(default_factory=list)
+
+    @property
+    def members(self):
+        return self.household.members
+
+
+def build(session: Session, user: User, household: Household) -> CaseFile:
+    """The case file as the caller may see it (submissions within their reach)."""
+    versions = list(session.scalars(
+        current_versions(user)
+        .where(Submission.household_id == household.id)
+        .options(selectinload(SubmissionVersion.attachments), selectinload(SubmissionVersion.form_version),
+                 selectinload(SubmissionVersion.submission).selectinload(Submission.review_events),
+                 selectinload(SubmissionVersion.submission).selectinload(Submission.versions))
+    ))  # newest first
+    newest: dict[str, SubmissionVersion] = {}
+    for version in versions:
+        newest.setdefault(version.submission.form.form_id, version)
+    latest_visit = newest.get("household_visit")
+    approvals = list(session.scalars(
+        select(ApprovalRound).where(ApprovalRound.household_id == household.id)
+        .options(selectinload(ApprovalRound.levels).selectinload(LevelOpinion.by)).order_by(ApprovalRound.id)
+    ))
+    status_changes = list(session.scalars(
+        select(StatusChange).where(StatusChange.household_id == household.id).order_by(StatusChange.id)
+    ))
+    return CaseFile(
+        household=household,
+        latest_visit=latest_visit,
+        documents={form_id: newest.get(form_id) for form_id in DOCUMENTS},
+        flags=[flag for version in versions for flag in version.flags],
+        eligibility=_eligibility(session, household, latest_visit),
+        approvals=approvals,
+        status_changes=status_changes,
+        timeline=_timeline(versions, approvals, status_changes),
+    )
+
+
+def _eligibility(session: Session, household: Household, visit: SubmissionVersion | None) -> dict | None:
+    """Worked from the latest visit whose outcome was done, on its visit date."""
+    if visit is None:
+        return None
+    answers = visit_answers(visit)
+    if answers.get("outcome") != "done":
+        return None
+    try:
+        on = date.fromisoformat(answers.get("visit_date", ""))
+    except ValueError:
+        on = visit.received_at.date()
+    return eligibility.as_json(eligibility.compute(session, household, answers, on))
+
+
+def _timeline(versions: list[SubmissionVersion], approvals: list[ApprovalRound],
+              status_changes: list[StatusChange]) -> list[TimelineEvent]:
+    events: list[TimelineEvent] = []
+    for current in versions:
+        submission = current.submission
+        form_id = submission.form.form_id
+        noun = {"household_visit": "visit", "spot_check": "spot_check"}.get(form_id, "form")
+        for version in submission.versions:
+            edited = version.deprecated_id is not None
+            events.append(TimelineEvent(
+                at=version.received_at, kind=f"{noun}.{'edited' if edited else 'received'}",
+                text=f"{form_id} {'corrected' if edited else 'received'}", by=version.submitted_by.username,
+                submission_id=submission.id))
+        for event in submission.review_events:
+            events.append(TimelineEvent(at=event.created_at, kind=f"review.{event.kind}", text=event.text,
+                                        by=event.author.username, submission_id=submission.id))
+    for approval in approvals:
+        for opinion in approval.levels:
+            events.append(TimelineEvent(at=opinion.at, kind=f"approval.{opinion.level}.{opinion.outcome}",
+                                        text=opinion.opinion, by=opinion.by.username))
+    for change in status_changes:
+        events.append(TimelineEvent(at=change.at, kind=f"status.{change.to_status}",
+                                    text=f"{change.from_status} → {change.to_status}: {change.reason}"
+                                         + (f" ({change.note})" if change.note else ""), by=change.by.username))
+    return sorted(events, key=lambda event: event.at)
