@@ -1,0 +1,45 @@
+"""Table 2: beneficiaries who are near relatives of officials, cadres or assistance staff, listed
+separately for county staff (they are published separately)."""
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Form, Submission
+from ..services.ingest import visit_answers
+from ..services.submissions import current_versions
+from .auth import require_role
+from .pagination import SqlPage
+
+blp = Blueprint("relatives", __name__, description="Table 2: near-relative registrations (county staff)")
+
+FIELDS = ("member_name", "official_name", "official_type", "official_position", "official_unit", "relationship", "notes")
+
+
+class RelativeSchema(Schema):
+    submission_id = fields.Integer()
+    case_number = fields.Function(lambda v: v.submission.household.case_number if v.submission.household else None,
+                                  metadata={"type": "string", "nullable": True})
+    village = fields.Function(lambda v: v.submission.household.village.name if v.submission.household else None,
+                              metadata={"type": "string", "nullable": True})
+    registered_at = fields.DateTime(attribute="received_at")
+    registered_by = fields.String(attribute="submitted_by.username")
+    entry = fields.Function(lambda v: {name: _answer(v, name) for name in FIELDS},
+                            metadata={"type": "object", "description": "The table-2 entry: beneficiary, official, relation"})
+
+
+def _answer(version, name: str) -> str:
+    answers = visit_answers(version)
+    return answers.get(name, "")
+
+
+@blp.route("")
+class Relatives(MethodView):
+    @blp.response(200, RelativeSchema(many=True))
+    @blp.paginate(SqlPage)
+    def get(self):
+        """Near-relative registrations in the caller's county (county staff only), newest first."""
+        user = require_role("county")
+        return current_versions(user).where(
+            Submission.form_pk.in_(select(Form.id).where(Form.form_id == "relative_registration")))
