@@ -13,10 +13,11 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import Conflict
 from ..extensions import commit, db
 from ..models import CASE_STATUSES, LEVELS, STATUS_REASONS, ApprovalRound, Household, StatusChange, SubmissionVersion
-from ..services import approvals
+from ..services import approvals, audit
 from ..services.cases import case_in_reach, cases_in_reach
 from ..services.idnumbers import mask_id_number
 from ..services.submissions import submissions_of_household
+from .audit import RevealQuerySchema, allow_reveal, begin_audited_read, ids_revealed, reveal_requested
 from .auth import api_user
 from .pagination import SqlPage
 from .submissions import SubmissionSummarySchema
@@ -29,8 +30,8 @@ class MemberSchema(Schema):
     relation = fields.String()
     sex = fields.String()
     birth_date = fields.Date()
-    id_number = fields.Function(lambda member: mask_id_number(member.id_number),
-                                metadata={"description": "Masked: region code and last four digits"})
+    id_number = fields.Function(lambda member: member.id_number if ids_revealed() else mask_id_number(member.id_number),
+                                metadata={"description": "Masked (region code and last four digits) unless revealed"})
     disability_grade = fields.Integer(allow_none=True)
     work_capacity = fields.String(allow_none=True)
 
@@ -84,13 +85,23 @@ class Cases(MethodView):
 
 @blp.route("/<case_number>")
 class CaseItem(MethodView):
+    @blp.arguments(RevealQuerySchema, location="query")
     @blp.response(200, CaseSchema)
+    @blp.alt_response(403, description="reveal=ids asked by a role that may not see whole ID numbers")
     @blp.alt_response(404, description="No such household in your areas")
-    def get(self, case_number):
+    def get(self, query, case_number):
         """One household with its members and submissions (404 outside your areas, so case numbers do not leak)."""
-        user = api_user()
+        user = begin_audited_read()
+        reveal = reveal_requested(user, query)
         household = case_in_reach(db.session, user, case_number)
-        return CaseWithSubmissions(household, submissions_of_household(db.session, user, household))
+        case = CaseWithSubmissions(household, submissions_of_household(db.session, user, household))
+        audit.record(db.session, user, "case.read", "case", household.case_number, household.village_id)
+        if reveal:
+            audit.record(db.session, user, "case.reveal_ids", "case", household.case_number, household.village_id,
+                         fields=["members.id_number"], members=sum(1 for m in household.members if m.id_number))
+            allow_reveal()
+        commit()
+        return case
 
 
 # --- table 3: the three levels, and status changes -------------------------------------------

@@ -11,10 +11,11 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from ..errors import NotFound
-from ..extensions import db
+from ..extensions import commit, db
 from ..models import Attachment, Submission, SubmissionVersion, User
 from ..storage import get_storage
-from .auth import api_user
+from ..services import audit
+from .audit import begin_audited_read
 from ..services.submissions import visible_to
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,13 @@ def _stream(sha256: str, *, content_type: str, download_name: str):
     return response.make_conditional(request, accept_ranges=True, complete_length=size)
 
 
+def _record_read(user: User, attachment: Attachment, *, thumbnail: bool) -> None:
+    """Every read of a photo or signature is audited, a 304 too (the caller proved they hold it)."""
+    submission = attachment.version.submission
+    audit.record(db.session, user, "media.read", "media", attachment.sha256, audit.area_of_submission(db.session, submission),
+                 submission_id=submission.id, field=attachment.field, thumbnail=thumbnail)
+
+
 FILE_RESPONSES = dict(content_type="application/octet-stream",
                       description="The file's bytes; ETag is its SHA-256, 304 on If-None-Match, byte ranges")
 
@@ -74,9 +82,13 @@ class MediaFile(MethodView):
     @blp.alt_response(404, description="No submission you may see holds this file")
     def get(self, sha256):
         """Download a file sent with a submission, by its SHA-256."""
-        attachment = attachment_in_reach(api_user(), sha256)
-        return _stream(attachment.sha256, content_type=attachment.content_type or "application/octet-stream",
-                       download_name=attachment.filename)
+        user = begin_audited_read()
+        attachment = attachment_in_reach(user, sha256)
+        _record_read(user, attachment, thumbnail=False)
+        response = _stream(attachment.sha256, content_type=attachment.content_type or "application/octet-stream",
+                           download_name=attachment.filename)
+        commit()
+        return response
 
 
 @blp.route("/<sha256>/thumbnail")
@@ -87,6 +99,10 @@ class MediaThumbnail(MethodView):
     @blp.alt_response(404, description="No submission you may see holds this file, or it is not a picture")
     def get(self, sha256):
         """The review thumbnail of a photo or signature, by the original file's SHA-256."""
-        attachment = attachment_in_reach(api_user(), sha256, with_thumbnail=True)
-        return _stream(attachment.thumbnail_sha256, content_type="image/jpeg",
-                       download_name=f"{PurePath(attachment.filename).stem}-thumbnail.jpg")
+        user = begin_audited_read()
+        attachment = attachment_in_reach(user, sha256, with_thumbnail=True)
+        _record_read(user, attachment, thumbnail=True)
+        response = _stream(attachment.thumbnail_sha256, content_type="image/jpeg",
+                           download_name=f"{PurePath(attachment.filename).stem}-thumbnail.jpg")
+        commit()
+        return response

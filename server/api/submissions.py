@@ -10,17 +10,21 @@ from sqlalchemy import exists, not_, select
 from ..extensions import commit, db
 from ..models import REVIEW_STATES, Attachment, Flag, Form, Household, Submission, SubmissionVersion
 from ..services.idnumbers import mask_id_number, mask_phone_number
-from ..services import review
+from ..services import audit, review
 from ..services.ingest import visit_answers
 from ..services.submissions import current_versions, submission_in_reach
+from .audit import RevealQuerySchema, allow_reveal, begin_audited_read, ids_revealed, reveal_requested
 from .auth import api_user
 from .pagination import SqlPage
 
 blp = Blueprint("submissions", __name__, description="Visits and other forms sent from phones")
 
 
-def masked_answers(value, name: str = ""):
-    """Answers with every ID number and phone number masked, at any depth (repeats too)."""
+def masked_answers(value, name: str = "", *, reveal: bool = False):
+    """Answers with every ID number and phone number masked, at any depth (repeats too); whole
+    with `reveal` (a reveal the caller's role allows, asked for and audited by the view)."""
+    if reveal:
+        return value
     if isinstance(value, dict):
         return {key: masked_answers(item, key) for key, item in value.items()}
     if isinstance(value, list):
@@ -30,6 +34,20 @@ def masked_answers(value, name: str = ""):
     if isinstance(value, str) and name.endswith("phone"):
         return mask_phone_number(value)
     return value
+
+
+def personal_fields(value, path: str = "") -> list[str]:
+    """The paths of the answers masked_answers masks (members/id_number ...), for the audit of a reveal."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found.update(personal_fields(item, f"{path}/{key}" if path else key))
+    elif isinstance(value, list):
+        for item in value:
+            found.update(personal_fields(item, path))
+    elif isinstance(value, str) and value and (path.endswith("id_number") or path.endswith("phone")):
+        found.add(path)
+    return sorted(found)
 
 
 # --- schemas -------------------------------------------------------------------------------------
@@ -133,9 +151,9 @@ class CommentSchema(Schema):
 class SubmissionSchema(SubmissionSummarySchema):
     form_version = fields.String(attribute="form_version.version")
     current_instance_id = fields.String(attribute="instance_id")
-    answers = fields.Function(lambda version: masked_answers(visit_answers(version)), metadata={
+    answers = fields.Function(lambda version: masked_answers(visit_answers(version), reveal=ids_revealed()), metadata={
         "type": "object",
-        "description": "The current version's answers as nested objects (repeats as lists); ID numbers masked"})
+        "description": "The current version's answers as nested objects (repeats as lists); ID and phone numbers masked unless revealed"})
     geopoint = fields.Function(
         lambda v: None if v.latitude is None else GeopointSchema().dump(v),
         metadata={"type": "object", "nullable": True, "description": "The visit's own location"})
@@ -185,11 +203,23 @@ class Submissions(MethodView):
 
 @blp.route("/<int:submission_id>")
 class SubmissionItem(MethodView):
+    @blp.arguments(RevealQuerySchema, location="query")
     @blp.response(200, SubmissionSchema)
+    @blp.alt_response(403, description="reveal=ids asked by a role that may not see whole ID numbers")
     @blp.alt_response(404, description="No such submission in your areas")
-    def get(self, submission_id):
+    def get(self, query, submission_id):
         """One submission: answers, versions, files and flags (404 outside your areas)."""
-        return submission_in_reach(db.session, api_user(), submission_id)
+        user = begin_audited_read()
+        reveal = reveal_requested(user, query)
+        version = submission_in_reach(db.session, user, submission_id)
+        area_id = audit.area_of_submission(db.session, version.submission)
+        audit.record(db.session, user, "submission.read", "submission", submission_id, area_id)
+        if reveal:
+            audit.record(db.session, user, "submission.reveal_ids", "submission", submission_id, area_id,
+                         fields=personal_fields(visit_answers(version)))
+            allow_reveal()
+        commit()
+        return version
 
 
 @blp.route("/<int:submission_id>/review")

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from ..errors import Forbidden
 from ..extensions import commit, db
 from ..models import ROLES, ApiToken, User
+from ..services import audit
 from ..services.phone import collect_settings, phone_server_url, qr_png, settings_qr_payload
 from ..services.users import (
     create_user,
@@ -94,6 +95,7 @@ class PhoneToken(MethodView):
         """Issue a new phone token (revoking the old one); returns the URL and the QR code once."""
         user = _self_or_admin(username)
         token = issue_phone_token(db.session, user)
+        audit.record(db.session, api_user(), "token.issued", "user", user.username, kind="phone")
         commit()
         base = current_app.config["PUBLIC_BASE_URL"] or request.host_url
         url = phone_server_url(base, token)
@@ -106,7 +108,8 @@ class PhoneToken(MethodView):
     def delete(self, username):
         """Revoke the phone token (a lost phone): the phone gets 401 from then on."""
         user = _self_or_admin(username)
-        revoke_phone_token(db.session, user)
+        revoked = revoke_phone_token(db.session, user)
+        audit.record(db.session, api_user(), "token.revoked", "user", user.username, kind="phone", was_live=revoked)
         commit()
 
 
@@ -124,6 +127,8 @@ class ApiTokens(MethodView):
         """Issue a named token for a script; the secret is in this answer only."""
         user = _self_or_admin(username)
         api_token, secret = issue_api_token(db.session, user, data["name"])
+        audit.record(db.session, api_user(), "token.issued", "user", user.username, kind="api", token_id=api_token.id,
+                     name=api_token.name)
         commit()
         return {"id": api_token.id, "name": api_token.name, "created_at": api_token.created_at,
                 "revoked_at": None, "token": secret}
@@ -135,4 +140,5 @@ class ApiTokenItem(MethodView):
     def delete(self, username, token_id):
         """Revoke a script token."""
         revoke_api_token(db.session, _self_or_admin(username), token_id)
+        audit.record(db.session, api_user(), "token.revoked", "user", username, kind="api", token_id=token_id)
         commit()

@@ -1,6 +1,7 @@
 """All models, imported here so Alembic and the app see one metadata."""
 from .approvals import LEVELS, STATUS_REASONS, ApprovalRound, LevelOpinion, StatusChange
 from .areas import AREA_LEVELS, Area
+from .audit import AuditEvent
 from .base import Base, utcnow
 from .cases import CASE_STATUSES, CATEGORIES, RELATIONS, RESIDENCES, SEXES, WORK_CAPACITIES, Household, Member
 from .forms import Form, FormVersion
@@ -19,6 +20,7 @@ __all__ = [
     "Area",
     "AssistanceRules",
     "AREA_LEVELS",
+    "AuditEvent",
     "Attachment",
     "Base",
     "CASE_STATUSES",

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..models import LEVELS, STATUS_REASONS, ApprovalRound, Household, LevelOpinion, StatusChange, Submission, User
+from . import audit
 from .cases import case_in_reach
 from .schedule import recompute_due
 
@@ -36,6 +37,8 @@ def open_round(session: Session, user: User, case_number: str, basis_submission_
     approval = ApprovalRound(household=household, basis_submission_id=basis_submission_id, opened_by_id=user.id)
     session.add(approval)
     session.flush()
+    audit.record(session, user, "approval.opened", "case", household.case_number, household.village_id,
+                 round_id=approval.id, basis_submission_id=basis_submission_id)
     return approval
 
 
@@ -69,6 +72,9 @@ def record_level(session: Session, user: User, case_number: str, round_id: int, 
     recorded = LevelOpinion(round=approval, level=level, outcome=outcome, opinion=opinion, category=category,
                             monthly_amount_fen=monthly_amount_fen, by_id=user.id)
     session.add(recorded)
+    session.flush()
+    audit.record(session, user, "approval.level", "case", household.case_number, household.village_id,
+                 round_id=approval.id, level=level, outcome=outcome)
     if level == "county":
         _conclude(session, user, household, approval, recorded)
     session.flush()
@@ -110,5 +116,7 @@ def _set_status(session: Session, user: User, household: Household, to_status: s
     household.status = to_status
     session.add(change)
     session.flush()
+    audit.record(session, user, "case.status", "case", household.case_number, household.village_id,
+                 from_status=change.from_status, to_status=to_status, reason=reason, status_change_id=change.id)
     recompute_due(session, household)  # status and category decide when the next visit falls
     return change

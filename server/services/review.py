@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import Conflict, Forbidden, InvalidInput
 from ..models import ReviewEvent, Submission, User, utcnow
+from . import audit
 from .submissions import submission_in_reach
 
 DECISIONS = {"approve": "approved", "return": "returned", "reject": "rejected"}
@@ -37,9 +38,13 @@ def decide(session: Session, user: User, submission_id: int, decision: str, reas
     ).rowcount
     if changed == 0:
         raise Conflict("Someone else decided on this visit meanwhile; reload it and look again.")
-    session.add(ReviewEvent(submission_id=submission.id, kind=state, text=reason, author_id=user.id))
+    event = ReviewEvent(submission_id=submission.id, kind=state, text=reason, author_id=user.id)
+    session.add(event)
     session.flush()
     session.refresh(submission)
+    # The reason's text stays in the review trail, where only readers of the visit see it.
+    audit.record(session, user, "review.decided", "submission", submission.id, audit.area_of_submission(session, submission),
+                 decision=state, review_event_id=event.id)
     return submission
 
 
@@ -54,6 +59,8 @@ def comment(session: Session, user: User, submission_id: int, text: str) -> Revi
     event = ReviewEvent(submission_id=submission.id, kind="comment", text=text, author_id=user.id)
     session.add(event)
     session.flush()
+    audit.record(session, user, "review.comment", "submission", submission.id, audit.area_of_submission(session, submission),
+                 review_event_id=event.id)
     return event
 
 

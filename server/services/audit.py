@@ -1,0 +1,76 @@
+"""The audit log: record who read, revealed or decided what (append-only), and read it back within reach."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import has_request_context, request
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from ..models import Area, AuditEvent, Submission, User
+from .areas import reach_condition
+
+
+def record(session: Session, user: User | None, action: str, object_type: str, object_id, area_id: int | None = None,
+           **details) -> AuditEvent:
+    """Append one event; flushed, never committed (the caller's commit keeps it with the act itself).
+
+    `details` says what was done in names and figures (fields revealed, a decision's outcome);
+    never pass the personal values themselves: the log is read more widely than the case."""
+    event = AuditEvent(
+        user_id=user.id if user is not None else None,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        area_id=area_id,
+        details=details,
+        ip=request.remote_addr if has_request_context() else None,
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def area_of_submission(session: Session, submission: Submission) -> int | None:
+    """Where a submission belongs: its household's village; for a record about no household, the
+    smallest area holding all of the submitter's areas, so that exactly those who may read the
+    record (their reach covers every area of the submitter's) see its events."""
+    if submission.household is not None:
+        return submission.household.village_id
+    paths = [area.path for area in submission.submitted_by.areas]
+    if not paths:
+        return None
+    common = [segment for segment in paths[0].strip("/").split("/")]
+    for path in paths[1:]:
+        segments = path.strip("/").split("/")
+        prefix = 0
+        while prefix < min(len(common), len(segments)) and common[prefix] == segments[prefix]:
+            prefix += 1
+        common = common[:prefix]
+    return int(common[-1]) if common else None
+
+
+def events_in_reach(user: User, *, user_name: str | None = None, action: str | None = None,
+                    object_type: str | None = None, object_id: str | None = None, since: datetime | None = None):
+    """A select() of the events the caller may read, newest first.
+
+    Supervisors and county staff read the events of areas in their reach; administrators read the
+    events about no area (accounts and tokens), not the reads and decisions about households."""
+    query = select(AuditEvent)
+    if user.role == "admin":
+        query = query.where(AuditEvent.area_id.is_(None))
+    else:
+        in_reach = select(Area.id).where(reach_condition(user))
+        query = query.where(AuditEvent.area_id.in_(in_reach))
+    if user_name:
+        query = query.where(AuditEvent.user_id.in_(select(User.id).where(User.username == user_name)))
+    if action:
+        # "review" matches review.decided and review.comment; "case.read" only itself.
+        query = query.where(or_(AuditEvent.action == action, AuditEvent.action.startswith(action + ".", autoescape=True)))
+    if object_type:
+        query = query.where(AuditEvent.object_type == object_type)
+    if object_id:
+        query = query.where(AuditEvent.object_id == str(object_id))
+    if since:
+        query = query.where(AuditEvent.at >= since)
+    return query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
