@@ -15,7 +15,7 @@ from flask.cli import AppGroup
 from .config import PROJECT_ROOT
 from .errors import DomainError
 from .extensions import commit, db
-from .services import demo, forms, ingest, roster
+from .services import audit, demo, forms, ingest, roster
 from .services.areas import create_area
 from .services.phone import collect_settings, phone_server_url, qr_png, qr_terminal, settings_qr_payload
 from .storage import get_storage
@@ -131,6 +131,7 @@ def users_phone_token(username, png):
     """Issue a new phone token (revoking the old one) and show the phone's URL and QR code."""
     user = user_by_username(db.session, username)
     token = issue_phone_token(db.session, user)
+    audit.record(db.session, None, "token.issued", "user", user.username, kind="phone", via="cli")
     url, payload = _phone_setup(user.username, token)
     if png:
         # Before the commit: if the file cannot be written, the old token stays the live one.
@@ -146,6 +147,7 @@ def users_phone_token(username, png):
 def users_api_token(username, name):
     """Issue a named token for a script (Authorization: Bearer …); shown once."""
     api_token, secret = issue_api_token(db.session, user_by_username(db.session, username), name)
+    audit.record(db.session, None, "token.issued", "user", username, kind="api", token_id=api_token.id, via="cli")
     commit()
     click.echo(f"API token {api_token.id} {api_token.name!r} for {username} (shown once, keep it secret):\n  {secret}")
 
@@ -156,6 +158,7 @@ def users_api_token(username, name):
 def users_revoke_token(username):
     """Revoke a user's phone token (a lost phone): the phone gets 401 from then on."""
     revoked = revoke_phone_token(db.session, user_by_username(db.session, username))
+    audit.record(db.session, None, "token.revoked", "user", username, kind="phone", was_live=revoked, via="cli")
     commit()
     click.echo("token revoked" if revoked else "no live token to revoke")
 

@@ -267,3 +267,24 @@ def test_the_database_refuses_to_change_or_delete_an_event(session, site, statem
             session.execute(text(statement), {"id": event.id})
     session.expire_all()
     assert only(session, action="case.read").id == event.id
+
+
+def test_reading_the_case_file_is_audited(client, session, site):
+    number = site["household"].case_number
+    assert client.get(f"/api/v1/cases/{number}/file", headers=site["supervisor"]).status_code == 200
+    event = only(session, action="case.read", object_id=number)
+    assert event.user_id == site["supervisor_user"].id and event.area_id == site["village"].id
+    assert event.details["view"] == "file"
+
+
+def test_tokens_from_the_command_line_are_audited(app, session, site):
+    session.commit()  # the command's own session joins the test's transaction
+    runner = app.test_cli_runner()
+    username = site["worker"].username
+    assert runner.invoke(args=["users", "phone-token", username]).exit_code == 0
+    assert runner.invoke(args=["users", "api-token", username, "nightly"]).exit_code == 0
+    assert runner.invoke(args=["users", "revoke-token", username]).exit_code == 0
+    session.expire_all()
+    cli_events = [(e.action, e.details["kind"]) for e in events(session, object_id=username) if e.details.get("via") == "cli"]
+    assert cli_events == [("token.issued", "phone"), ("token.issued", "api"), ("token.revoked", "phone")]
+    assert all(e.user_id is None for e in events(session, object_id=username) if e.details.get("via") == "cli")

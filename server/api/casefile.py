@@ -3,10 +3,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from ..extensions import db
-from ..services import casefile
+from ..extensions import commit, db
+from ..services import audit, casefile
 from ..services.cases import case_in_reach
-from .auth import api_user
+from .audit import begin_audited_read
 from .cases import ApprovalSchema, CaseSummarySchema, MemberSchema, StatusChangeSchema
 from .submissions import FlagSchema, SubmissionSchema, SubmissionSummarySchema
 
@@ -44,5 +44,9 @@ class CaseFile(MethodView):
     def get(self, case_number):
         """Everything about one household: members, the latest visit, books and tables, flags,
         photos, eligibility worked step by step, decisions and a timeline."""
-        user = api_user()
-        return casefile.build(db.session, user, case_in_reach(db.session, user, case_number))
+        user = begin_audited_read()
+        household = case_in_reach(db.session, user, case_number)
+        file = casefile.build(db.session, user, household)
+        audit.record(db.session, user, "case.read", "case", household.case_number, household.village_id, view="file")
+        commit()
+        return file
