@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, undefer
 from ..models import Area, Attachment, CountyRules, Flag, Household, Standard, Submission, SubmissionVersion
 from ..models import rules as defaults
 from .media import SIMILAR_PHASH_DISTANCE, phash_distance
-from .xforms import HTML_NS, XFORMS_NS, answers, find_text, form_structure, parse_instance
+from .xforms import HTML_NS, XFORMS_NS, answers, find_text, flat_answers, form_structure, parse_instance
 
 CHECKED_FORMS = ("household_visit", "spot_check")
 # Supervisors read times in the county's local time (phones write EXIF in it too; see media.py).
@@ -139,7 +139,7 @@ def run_checks(session: Session, version: SubmissionVersion) -> list[Flag]:
         return []
     household = version.submission.household
     tree = answers(parse_instance(version.xml), form_structure(version.form_version.xml).repeats)
-    visit = _Visit(version, form_id, _flatten(tree), household,
+    visit = _Visit(version, form_id, flat_answers(tree), household,
                    rules_for(session, household.village if household else None))
     flags: list[Flag] = []
     flags += _sights(visit)
@@ -156,18 +156,6 @@ def run_checks(session: Session, version: SubmissionVersion) -> list[Flag]:
     session.add_all(flags)
     session.flush()
     return flags
-
-
-def _flatten(tree: dict) -> dict:
-    flat: dict = {}
-    for name, value in tree.items():
-        if isinstance(value, dict):
-            flat.update(_flatten(value))
-        elif isinstance(value, list):
-            flat[name] = [_flatten(item) for item in value]
-        else:
-            flat[name] = value
-    return flat
 
 
 def _flag(code: str, severity: str, chinese: str, english: str, **figures) -> Flag:

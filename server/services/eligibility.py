@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 from ..models import AssistanceRules, Household, Standard
 from ..models import rules as defaults
 from .checks import standard_in_force
+from .xforms import flat_answers
 
 SUPPLEMENT_AGE = 80
 SEVERE_DISABILITY_GRADES = ("1", "2")
@@ -195,18 +196,6 @@ def rules_in_force(session: Session, county_id: int, on: date) -> Rules:
 
 # --- answers -------------------------------------------------------------------------------------
 
-def _flatten(tree: dict) -> dict:
-    flat: dict = {}
-    for name, value in tree.items():
-        if isinstance(value, dict):
-            flat.update(_flatten(value))
-        elif isinstance(value, list):
-            flat[name] = [_flatten(item) for item in value if isinstance(item, dict)]
-        else:
-            flat[name] = value
-    return flat
-
-
 def _choices(value) -> list[str]:
     """A select_multiple answer ("car van") as its codes, "none" left out."""
     if isinstance(value, (list, tuple)):
@@ -261,7 +250,7 @@ def compute(session: Session, household: Household, answers: dict, on: date, *,
     standard is raised by the county's uplift; neither the form nor the case records this yet, so
     the caller says it. `residence` defaults to the household's.
     """
-    answers = _flatten(answers or {})
+    answers = flat_answers(answers or {})
     residence = residence or household.residence
     county_id = int(household.village.path.strip("/").split("/")[0])
     rules = rules_in_force(session, county_id, on)

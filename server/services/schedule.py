@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, selectinload, undefer
 from ..errors import InvalidInput
 from ..models import (CATEGORIES, WORK_CAPACITIES, Area, Form, Household, Submission, SubmissionVersion,
                       VisitFrequencyRules)
-from .xforms import answers, form_structure, parse_instance
+from .xforms import answers, flat_answers, form_structure, parse_instance
 
 log = logging.getLogger(__name__)
 
@@ -118,18 +118,6 @@ def _money(value) -> Decimal:
         return Decimal(0)
 
 
-def _flatten(tree: dict) -> dict:
-    flat: dict = {}
-    for name, value in tree.items():
-        if isinstance(value, dict):
-            flat.update(_flatten(value))
-        elif isinstance(value, list):
-            flat[name] = [_flatten(item) for item in value if isinstance(item, dict)]
-        else:
-            flat[name] = value
-    return flat
-
-
 @dataclass(frozen=True)
 class Visit:
     """A household_visit as the schedule needs it."""
@@ -152,7 +140,7 @@ def household_visits(session: Session, household: Household) -> list[Visit]:
     ).all()
     visits = []
     for version, received in rows:
-        flat = _flatten(answers(parse_instance(version.xml), form_structure(version.form_version.xml).repeats))
+        flat = flat_answers(answers(parse_instance(version.xml), form_structure(version.form_version.xml).repeats))
         try:
             on = date.fromisoformat(flat.get("visit_date") or "")
         except ValueError:

@@ -90,3 +90,17 @@ def answers(root: ET.Element, repeats: frozenset[str], path: str = "") -> dict:
         else:
             result[name] = (child.text or "").strip()
     return result
+
+
+def flat_answers(tree: dict) -> dict:
+    """Answers by field name with groups dissolved (names are unique in our forms); repeats stay
+    lists of flat dicts."""
+    flat: dict = {}
+    for name, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(flat_answers(value))
+        elif isinstance(value, list):
+            flat[name] = [flat_answers(item) for item in value if isinstance(item, dict)]
+        else:
+            flat[name] = value
+    return flat
