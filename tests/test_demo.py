@@ -144,3 +144,14 @@ def test_a_token_file_from_another_database_is_replaced(seeded, tmp_path):
     assert path.read_text() == token
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert user_for_token(seeded, token) is user
+
+
+def test_the_demo_county_has_its_standards(session):
+    from sqlalchemy import select
+
+    from server.models import Standard
+    from server.services.demo import seed_demo
+
+    seed_demo(session)
+    standards = {(s.residence, s.monthly_fen) for s in session.scalars(select(Standard))}
+    assert standards == {("rural", 22000), ("urban", 42000)}

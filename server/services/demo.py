@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict
-from ..models import Area, Household, Member, User
+from ..models import Area, Household, Member, Standard, User
 from .areas import create_area
 from .idnumbers import check_digit
 from .users import create_user, has_live_token, issue_phone_token, user_by_username
@@ -65,6 +65,10 @@ def seed_demo(session: Session, *, seed: int = 20261123) -> None:
             session.add(household)
     for username, role, areas, full_name in USERS:
         create_user(session, username=username, password="demo", role=role, area_codes=areas, full_name=full_name)
+    # The standards one of the source counties raised to (domain.md): rural 220, urban 420 yuan a month.
+    county = session.scalar(select(Area).where(Area.code == COUNTY[0]))
+    for residence, fen in (("rural", 22000), ("urban", 42000)):
+        session.add(Standard(area_id=county.id, residence=residence, monthly_fen=fen, effective_from=date(2026, 1, 1)))
     session.flush()
 
 
