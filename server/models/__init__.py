@@ -6,11 +6,15 @@ from .base import Base, utcnow
 from .cases import CASE_STATUSES, CATEGORIES, RELATIONS, RESIDENCES, SEXES, WORK_CAPACITIES, Household, Member
 from .forms import Form, FormVersion
 from .rules import AssistanceRules, CountyRules, Standard
+from .sampling import POPULATIONS, Campaign, SampleItem
 from .schedule import VisitFrequencyRules
 from .submissions import REVIEW_STATES, Attachment, Flag, ReviewEvent, Submission, SubmissionVersion
 from .users import ROLES, ApiToken, PhoneToken, User, user_areas
 
 __all__ = [
+    "Campaign",
+    "POPULATIONS",
+    "SampleItem",
     "ApprovalRound",
     "LEVELS",
     "LevelOpinion",

@@ -19,6 +19,8 @@ DEFAULT_MAX_ACCURACY_M = 50  # the form warns above 50 m (forms/README.md: locat
 DEFAULT_PHOTO_DISTANCE_M = 500  # a photo's EXIF position to the visit geopoint
 DEFAULT_PHOTO_TIME_SLACK_MINUTES = 30  # EXIF time allowed before start / after end of the form
 DEFAULT_NOT_HOME_LIMIT = 3  # "not at home three visits in a row" is a removal condition
+DEFAULT_SAMPLE_RATE_PERMILLE = 300  # the county re-visits at least 30 % of the households (domain.md)
+DEFAULT_ERROR_THRESHOLD_PERMILLE = 20  # a village whose error rate exceeds 2 % redoes its review
 
 
 def _positive(column: str) -> CheckConstraint:
@@ -49,6 +51,11 @@ class CountyRules(Base):
         Integer, default=DEFAULT_PHOTO_TIME_SLACK_MINUTES, server_default=str(DEFAULT_PHOTO_TIME_SLACK_MINUTES))
     not_home_limit: Mapped[int] = mapped_column(
         Integer, default=DEFAULT_NOT_HOME_LIMIT, server_default=str(DEFAULT_NOT_HOME_LIMIT))
+    # Spot checks: rates in permille (300 = 30.0 %), so they are exact integers.
+    sample_rate_permille: Mapped[int] = mapped_column(
+        Integer, default=DEFAULT_SAMPLE_RATE_PERMILLE, server_default=str(DEFAULT_SAMPLE_RATE_PERMILLE))
+    error_threshold_permille: Mapped[int] = mapped_column(
+        Integer, default=DEFAULT_ERROR_THRESHOLD_PERMILLE, server_default=str(DEFAULT_ERROR_THRESHOLD_PERMILLE))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     county: Mapped[Area] = relationship()
