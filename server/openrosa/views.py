@@ -10,6 +10,7 @@ from ..errors import DomainError, NotFound, is_phone_request
 from ..extensions import db
 from ..services import cases as case_service
 from ..services import forms as form_service
+from ..services import sampling
 from . import bp
 from . import xml as render
 from .auth import authenticate_phone
@@ -21,6 +22,13 @@ MEDIA_BUILDERS = {
     "cases.csv": case_service.cases_csv,
     "villages.csv": case_service.villages_csv,
 }
+# A form may have its own list: the spot check's households are the checker's assignments.
+FORM_MEDIA_BUILDERS = {("spot_check", "cases.csv"): sampling.assignments_csv}
+
+
+def _media_body(form_id: str, filename: str) -> bytes:
+    build = FORM_MEDIA_BUILDERS.get((form_id, filename), MEDIA_BUILDERS[filename])
+    return build(db.session, g.user)
 
 
 @bp.url_value_preprocessor
@@ -104,7 +112,7 @@ def manifest(form_id: str):
     entries = [
         render.MediaEntry(
             filename=name,
-            md5=hashlib.md5(MEDIA_BUILDERS[name](db.session, g.user)).hexdigest(),
+            md5=hashlib.md5(_media_body(form_id, name)).hexdigest(),
             download_url=_external("media", form_id=form_id, filename=name),
         )
         for name in found.media_files
@@ -117,5 +125,5 @@ def media(form_id: str, filename: str):
     found = _form_for_caller(form_id)
     if filename not in found.media_files:
         raise NotFound(f"Form {form_id!r} has no file {filename!r}.")
-    body = MEDIA_BUILDERS[filename](db.session, g.user)
+    body = _media_body(form_id, filename)
     return _cached(body, "text/csv; charset=utf-8", hashlib.md5(body).hexdigest())

@@ -17,7 +17,7 @@ CASES_CSV_COLUMNS = ("name", "label", "village", "address", "status", "category"
 VISITED_STATUSES = ("applicant", "active", "suspended")
 
 
-def _csv_bytes(header: tuple[str, ...], rows) -> bytes:
+def csv_bytes(header: tuple[str, ...], rows) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
@@ -71,13 +71,13 @@ def cases_csv(session: Session, user: User) -> bytes:
         )
         for number, head, village, address, status, category, due, lat, lon, reason in session.execute(query)
     )
-    return _csv_bytes(CASES_CSV_COLUMNS, rows)
+    return csv_bytes(CASES_CSV_COLUMNS, rows)
 
 
 def villages_csv(session: Session, user: User) -> bytes:
     """villages.csv for village-level records: the caller's villages and communities."""
     query = select(Area.code, Area.name).where(reach_condition(user), Area.level == "village").order_by(Area.code)
-    return _csv_bytes(("name", "label"), session.execute(query))
+    return csv_bytes(("name", "label"), session.execute(query))
 
 
 def cases_in_reach(session: Session, user: User, *, village_code: str | None = None, status: str | None = None):

@@ -153,3 +153,25 @@ def assign(session: Session, campaign: Campaign, checkers: list[User]) -> int:
                 break
     session.flush()
     return assigned
+
+
+def assignments_csv(session: Session, user: User) -> bytes:
+    """cases.csv of the spot_check form: only the households assigned to this checker in drawn
+    campaigns, with what the check needs to find them (same columns as the caseworkers' list)."""
+    from .cases import CASES_CSV_COLUMNS, csv_bytes
+
+    query = (
+        select(Household.case_number, Household.head_name, Area.name, Household.address, Household.status,
+               Household.category, Household.latitude, Household.longitude, Campaign.name)
+        .join(SampleItem, SampleItem.household_id == Household.id)
+        .join(Campaign, Campaign.id == SampleItem.campaign_id)
+        .join(Area, Area.id == Household.village_id)
+        .where(SampleItem.checker_id == user.id, Campaign.drawn_at.is_not(None))
+        .order_by(Area.code, Household.case_number)
+    )
+    rows = {}
+    for number, head, village, address, status, category, lat, lon, campaign_name in session.execute(query):
+        rows.setdefault(number, (
+            number, f"【抽查】{head} · {village} · {number}", village, address, status, category or "", "",
+            "" if lat is None else f"{lat:.6f}", "" if lon is None else f"{lon:.6f}", ""))
+    return csv_bytes(CASES_CSV_COLUMNS, rows.values())
