@@ -8,8 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from ..errors import NotFound
-from ..models import Area, Form, Household, Submission, User
+from ..models import Area, Household, Submission, User
 from .areas import reach_condition
+from .submissions import latest_household_visits
 
 CASES_CSV_COLUMNS = ("name", "label", "village", "address", "status", "category", "next_due", "latitude", "longitude",
                      "return_reason")
@@ -28,15 +29,7 @@ def csv_bytes(header: tuple[str, ...], rows) -> bytes:
 def cases_csv(session: Session, user: User) -> bytes:
     """cases.csv for select_one_from_file: the caller's households, those whose latest visit was
     returned first (with what to re-do), then by next visit due."""
-    latest_visit = (
-        select(Submission.id)
-        .join(Form, Form.id == Submission.form_pk)
-        .where(Submission.household_id == Household.id, Form.form_id == "household_visit")
-        .order_by(Submission.created_at.desc(), Submission.id.desc())
-        .limit(1)
-        .correlate(Household)
-        .scalar_subquery()
-    )
+    latest = latest_household_visits()
     returned = aliased(Submission)
     query = (
         select(
@@ -52,7 +45,8 @@ def cases_csv(session: Session, user: User) -> bytes:
             returned.review_reason,
         )
         .join(Area, Area.id == Household.village_id)
-        .outerjoin(returned, (returned.id == latest_visit) & (returned.review_state == "returned"))
+        .outerjoin(latest, latest.c.household_id == Household.id)
+        .outerjoin(returned, (returned.id == latest.c.submission_id) & (returned.review_state == "returned"))
         .where(reach_condition(user), Household.status.in_(VISITED_STATUSES))
         .order_by(returned.id.is_(None), Household.next_visit_due.asc().nulls_first(), Household.case_number)
     )

@@ -10,13 +10,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict, Forbidden, InvalidInput
-from ..models import POPULATIONS, Area, Campaign, CountyRules, Form, Household, SampleItem, Submission, User, utcnow
+from ..models import POPULATIONS, Area, Campaign, CountyRules, Household, SampleItem, Submission, User, utcnow
 from ..models.rules import DEFAULT_ERROR_THRESHOLD_PERMILLE, DEFAULT_SAMPLE_RATE_PERMILLE
 from .areas import area_by_code, is_in_reach
+from .submissions import latest_household_visits
 
 CHECKER_ROLES = ("supervisor", "county")
 
@@ -77,18 +78,12 @@ def population(session: Session, campaign: Campaign) -> dict[str, list[Candidate
         villages = villages.where(Area.parent_id.in_(campaign.township_ids))
     else:
         villages = villages.where(Area.path.startswith(county.path))
-    visits = (
-        select(Submission.household_id, func.max(Submission.id).label("submission_id"))
-        .join(Form, Form.id == Submission.form_pk)
-        .where(Form.form_id == "household_visit", Submission.household_id.is_not(None))
-        .group_by(Submission.household_id)
-    )
+    conditions = []
     if campaign.population == "approved_visits":
         start = datetime.combine(campaign.period_start, time.min, tzinfo=timezone.utc)
         end = datetime.combine(campaign.period_end + timedelta(days=1), time.min, tzinfo=timezone.utc)
-        visits = visits.where(Submission.review_state == "approved", Submission.created_at >= start,
-                              Submission.created_at < end)
-    latest = visits.subquery()
+        conditions = [Submission.review_state == "approved", Submission.created_at >= start, Submission.created_at < end]
+    latest = latest_household_visits(*conditions)
     query = (
         select(Household.id, Household.case_number, Area.id, Area.code, latest.c.submission_id, Submission.submitted_by_id)
         .join(Area, Area.id == Household.village_id)

@@ -1,7 +1,7 @@
 """Which submissions a user may read: the rule every reader (API, pages, exports) applies."""
 from __future__ import annotations
 
-from sqlalchemy import and_, exists, not_, or_, select
+from sqlalchemy import and_, exists, func, not_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..errors import NotFound
@@ -81,3 +81,17 @@ def submission_in_reach(session: Session, user: User, submission_id: int) -> Sub
     if version is None:
         raise NotFound(f"No submission {submission_id} in your areas.")
     return version
+
+
+def latest_household_visits(*conditions):
+    """A subquery (household_id, submission_id) of each household's latest home visit, among those
+    meeting `conditions`: one grouped scan instead of a lookup per household."""
+    from ..models import Form
+
+    return (
+        select(Submission.household_id, func.max(Submission.id).label("submission_id"))
+        .join(Form, Form.id == Submission.form_pk)
+        .where(Form.form_id == "household_visit", Submission.household_id.is_not(None), *conditions)
+        .group_by(Submission.household_id)
+        .subquery()
+    )

@@ -90,14 +90,19 @@ def revoke_phone_token(session: Session, user: User) -> bool:
     return result.rowcount > 0
 
 
-def user_for_token(session: Session, token: str) -> User | None:
+def _user_holding(session: Session, token_model, token: str) -> User | None:
+    """The active user whose live token (phone or script) this is."""
     if not token or len(token) > 128:
         return None
     return session.scalar(
         select(User)
-        .join(PhoneToken, PhoneToken.user_id == User.id)
-        .where(PhoneToken.token_hash == _token_hash(token), PhoneToken.revoked_at.is_(None), User.is_active)
+        .join(token_model, token_model.user_id == User.id)
+        .where(token_model.token_hash == _token_hash(token), token_model.revoked_at.is_(None), User.is_active)
     )
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    return _user_holding(session, PhoneToken, token)
 
 
 def has_live_token(session: Session, user: User, token: str) -> bool:
@@ -130,10 +135,4 @@ def revoke_api_token(session: Session, user: User, token_id: int) -> None:
 
 
 def user_for_api_token(session: Session, token: str) -> User | None:
-    if not token or len(token) > 128:
-        return None
-    return session.scalar(
-        select(User)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None), User.is_active)
-    )
+    return _user_holding(session, ApiToken, token)
