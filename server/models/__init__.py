@@ -6,7 +6,7 @@ from .base import Base, utcnow
 from .cases import CASE_STATUSES, CATEGORIES, RELATIONS, RESIDENCES, SEXES, WORK_CAPACITIES, Household, Member
 from .forms import Form, FormVersion
 from .rules import AssistanceRules, CountyRules, Standard
-from .sampling import POPULATIONS, Campaign, SampleItem
+from .sampling import POPULATIONS, RESULTS, Campaign, SampleItem
 from .schedule import VisitFrequencyRules
 from .submissions import REVIEW_STATES, Attachment, Flag, ReviewEvent, Submission, SubmissionVersion
 from .users import ROLES, ApiToken, PhoneToken, User, user_areas
@@ -14,6 +14,7 @@ from .users import ROLES, ApiToken, PhoneToken, User, user_areas
 __all__ = [
     "Campaign",
     "POPULATIONS",
+    "RESULTS",
     "SampleItem",
     "ApprovalRound",
     "LEVELS",

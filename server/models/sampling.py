@@ -12,6 +12,9 @@ from .cases import Household
 from .users import User
 
 POPULATIONS = ("approved_visits", "active_households")
+# What a re-visit found against the original visit: every item agrees; some differ but none would
+# change the household's eligibility, category or amount; or an error (one would).
+RESULTS = ("agree", "differ", "error")
 
 
 class Campaign(Base):
@@ -52,6 +55,8 @@ class SampleItem(Base):
         UniqueConstraint("campaign_id", "household_id"),
         CheckConstraint("checker_id IS NULL OR original_investigator_id IS NULL OR checker_id <> original_investigator_id",
                         name="checker_not_original"),
+        CheckConstraint("result IS NULL OR result IN ('agree', 'differ', 'error')", name="result"),
+        CheckConstraint("(result IS NULL) = (checked_at IS NULL)", name="result_checked"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -61,6 +66,12 @@ class SampleItem(Base):
     original_submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id", ondelete="RESTRICT"))
     original_investigator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
     checker_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
+    # The re-visit (a spot_check submission) and what comparing it with the original found.
+    check_submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id", ondelete="RESTRICT"), index=True)
+    checked_at: Mapped[datetime | None]
+    result: Mapped[str | None] = mapped_column(String(10))
+    # Item by item: [{"item", "original", "check", "agrees", "error", "reason"}, ...]
+    comparison: Mapped[list | None] = mapped_column(JSON)
 
     campaign: Mapped[Campaign] = relationship(back_populates="items")
     household: Mapped[Household] = relationship()
