@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -15,7 +17,7 @@ from flask.cli import AppGroup
 from .config import PROJECT_ROOT
 from .errors import DomainError
 from .extensions import commit, db
-from .services import audit, demo, forms, ingest, roster
+from .services import audit, checking, demo, forms, ingest, roster
 from .services.areas import create_area
 from .services.phone import collect_settings, phone_server_url, qr_png, qr_terminal, settings_qr_payload
 from .storage import get_storage
@@ -87,6 +89,7 @@ users_cli = AppGroup("users", help="Staff accounts and phone tokens.")
 households_cli = AppGroup("households", help="Household cases.")
 forms_cli = AppGroup("forms", help="Questionnaires (XLSForm) published to phones.")
 media_cli = AppGroup("media", help="Stored photos, signatures and audit logs.")
+checks_cli = AppGroup("checks", help="Pictures decoded and checks run after receipt (the queue).")
 
 
 @db_cli.command("upgrade")
@@ -248,6 +251,39 @@ def media_sweep(older_than):
     click.echo(f"removed {removed} orphan file(s)")
 
 
+@checks_cli.command("work")
+@click.option("--once", is_flag=True, help="Check what is waiting, then stop.")
+@click.option("--poll", default=1.0, show_default=True, help="Seconds between looks when nothing waits.")
+@click.option("--nice", "niceness", default=10, show_default=True,
+              help="Lower this process's priority so phones' uploads are answered first.")
+def checks_work(once, poll, niceness):
+    """Decode received pictures and run the checks, version by version (see services/checking.py)."""
+    if niceness:
+        os.nice(niceness)
+    stopping = []
+    for number in (signal.SIGTERM, signal.SIGINT):  # finish the version in hand, then stop
+        signal.signal(number, lambda *_: stopping.append(True))
+    storage, max_pixels = get_storage(), current_app.config["MAX_IMAGE_PIXELS"]
+    done = 0
+    while not stopping:
+        worked = checking.work_once(db.session, storage, max_pixels=max_pixels)
+        db.session.remove()
+        if worked:
+            done += 1
+        elif once:
+            break
+        else:
+            time.sleep(poll)
+    click.echo(f"checked {done} submission version(s)")
+
+
+@checks_cli.command("status")
+def checks_status():
+    """How many received versions still wait for their pictures and checks."""
+    count, oldest = checking.pending(db.session)
+    click.echo(f"{count} waiting" + (f", the oldest received {oldest:%Y-%m-%d %H:%M:%S} UTC" if oldest else ""))
+
+
 @click.command("dev-setup")
 @_fail_on_domain_errors
 def dev_setup():
@@ -267,6 +303,6 @@ def dev_setup():
 
 
 def register_cli(app: Flask) -> None:
-    for group in (db_cli, areas_cli, users_cli, households_cli, forms_cli, media_cli):
+    for group in (db_cli, areas_cli, users_cli, households_cli, forms_cli, media_cli, checks_cli):
         app.cli.add_command(group)
     app.cli.add_command(dev_setup)

@@ -41,6 +41,10 @@ def from_environment() -> dict:
         "OPENROSA_ACCEPT_CONTENT_LENGTH": _int("OPENROSA_ACCEPT_CONTENT_LENGTH", 50 * 1024 * 1024),
         # Largest photo accepted, in pixels (a 1600-pixel phone photo is ~2 million).
         "MAX_IMAGE_PIXELS": _int("MAX_IMAGE_PIXELS", 40_000_000),
+        # Decode pictures and run the checks inside the submission request, before the answer,
+        # instead of in `flask checks work` (gunicorn.conf.py starts one). For tests and
+        # one-process installs; phones then wait for the checks.
+        "CHECKS_INLINE": _bool("CHECKS_INLINE", False),
         # Largest XLSForm upload accepted for publishing.
         "MAX_XLSFORM_BYTES": _int("MAX_XLSFORM_BYTES", 5 * 1024 * 1024),
         # Run ODK Validate (Java) on every publish. Never turn off in production.

@@ -66,9 +66,9 @@ def _tune_sqlite(engine: Engine) -> None:
 db = Database()
 
 
-def begin_write() -> None:
+def begin_write(session=None) -> None:
     """Start the session's next transaction as a writer (BEGIN IMMEDIATE on SQLite; no-op elsewhere)."""
-    db.session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+    (session or db.session).connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
 def commit() -> None:

@@ -53,6 +53,9 @@ def app(database_url, tmp_path_factory):
             "INSTANCE_DIR": str(tmp_path_factory.mktemp("instance")),
             "MEDIA_DIR": str(tmp_path_factory.mktemp("media")),
             "PUBLIC_BASE_URL": "",
+            # Pictures and checks in the request, so a test reads its flags after the post;
+            # tests/test_checking.py covers the worker.
+            "CHECKS_INLINE": True,
         }
     )
     with app.app_context():

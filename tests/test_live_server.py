@@ -123,3 +123,23 @@ def test_eight_identical_submissions_at_once_leave_exactly_one(live):
         [version] = session.scalars(select(SubmissionVersion)).all()
         assert version.is_complete
         assert session.scalar(select(func.count()).select_from(Attachment)) == len(files)
+
+
+def test_the_server_starts_a_check_worker_that_decodes_pictures_and_runs_checks(live):
+    """gunicorn.conf.py starts `flask checks work` beside the server: the phone's answer comes first,
+    the pictures' facts and the flags follow within seconds."""
+    xml, files = household_visit(live["case"], instance_id=f"uuid:{uuid.uuid4()}")
+    parts = [("xml_submission_file", ("submission.xml", xml, "text/xml"))] + [(n, (n, b)) for n, b in files.items()]
+    response = requests.post(f"{live['base']}/submission", files=parts, headers={"X-OpenRosa-Version": "1.0"}, timeout=60)
+    assert response.status_code == 201
+    instance_id = xml.split(b"<instanceID>")[1].split(b"</instanceID>")[0].decode()
+    for _ in range(300):
+        with Session(live["engine"]) as session:
+            version = session.scalar(select(SubmissionVersion).where(SubmissionVersion.instance_id == instance_id))
+            if version.checked_at is not None:
+                pictures = [a for a in version.attachments if a.content_type.startswith("image/")]
+                assert pictures and all(a.phash and a.thumbnail_sha256 for a in pictures)
+                break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("the check worker did not check the visit within 30 s")

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from server.models import Household, Submission, SubmissionVersion
-from server.services import ingest
+from server.services import checking, ingest
 
 from .builders import household_visit, jpeg_with_exif
 from .conftest import OPENROSA
@@ -312,7 +312,7 @@ def test_a_failing_check_never_costs_the_visit(client, session, worker, househol
     def broken(session, version):
         raise ZeroDivisionError("a bug in a check")
 
-    monkeypatch.setattr(ingest, "run_checks", broken)
+    monkeypatch.setattr(checking, "run_checks", broken)
     _, token = worker
     xml, files = household_visit(household.case_number)
     assert post(client, token, xml, files).status_code == 201

@@ -5,7 +5,7 @@ import logging
 import os
 from pathlib import PurePath
 
-from flask import request, send_file
+from flask import current_app, request, send_file
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
@@ -14,7 +14,7 @@ from ..errors import NotFound
 from ..extensions import commit, db
 from ..models import Attachment, Submission, SubmissionVersion, User
 from ..storage import get_storage
-from ..services import audit
+from ..services import audit, media
 from .audit import begin_audited_read
 from ..services.submissions import visible_to
 
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 blp = Blueprint("media", __name__, description="Files sent with submissions (photos, signatures, audit logs)")
 
 
-def attachment_in_reach(user: User, sha256: str, *, with_thumbnail: bool = False) -> Attachment:
+def attachment_in_reach(user: User, sha256: str, *, pictures_only: bool = False) -> Attachment:
     """An attachment holding these bytes, in any version of a submission the caller may see.
 
     NotFound whether the bytes are unknown or only in submissions out of reach: a hash must not
@@ -36,8 +36,8 @@ def attachment_in_reach(user: User, sha256: str, *, with_thumbnail: bool = False
         .order_by(Attachment.id)
         .limit(1)
     )
-    if with_thumbnail:
-        query = query.where(Attachment.thumbnail_sha256.is_not(None))
+    if pictures_only:
+        query = query.where(Attachment.content_type.like("image/%"))
     attachment = db.session.scalar(query)
     if attachment is None:
         raise NotFound("No such file in your areas.")
@@ -100,9 +100,29 @@ class MediaThumbnail(MethodView):
     def get(self, sha256):
         """The review thumbnail of a photo or signature, by the original file's SHA-256."""
         user = begin_audited_read()
-        attachment = attachment_in_reach(user, sha256, with_thumbnail=True)
+        attachment = attachment_in_reach(user, sha256, pictures_only=True)
         _record_read(user, attachment, thumbnail=True)
-        response = _stream(attachment.thumbnail_sha256, content_type="image/jpeg",
+        thumbnail = _thumbnail_of(attachment)
+        response = _stream(thumbnail, content_type="image/jpeg",
                            download_name=f"{PurePath(attachment.filename).stem}-thumbnail.jpg")
         commit()
         return response
+
+
+def _thumbnail_of(attachment: Attachment) -> str:
+    """The stored thumbnail; made now from the original when the check worker has not made it yet
+    or when it was lost (thumbnails are not fsynced: they can always be made again)."""
+    storage = get_storage()
+    if attachment.thumbnail_sha256 and storage.exists(attachment.thumbnail_sha256):
+        return attachment.thumbnail_sha256
+    try:
+        facts = media.inspect_image(storage.path_of(attachment.sha256), declared_name=attachment.filename,
+                                    max_pixels=current_app.config["MAX_IMAGE_PIXELS"])
+    except FileNotFoundError:
+        log.error("file %s is referred to by a submission but missing from storage", attachment.sha256)
+        raise NotFound("The file is recorded but missing from storage; tell the administrator.") from None
+    except media.ImageRefused:
+        raise NotFound("This picture cannot be opened, so it has no thumbnail; download the file itself.") from None
+    if attachment.thumbnail_sha256:
+        log.warning("thumbnail %s of %s was missing; made again", attachment.thumbnail_sha256, attachment.sha256)
+    return storage.commit(storage.stage_bytes(facts.thumbnail), durable=False)

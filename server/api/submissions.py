@@ -70,6 +70,9 @@ class SubmissionSummarySchema(Schema):
     last_received_at = fields.DateTime(attribute="received_at", metadata={"description": "Current version received"})
     submitted_by = fields.String(attribute="submission.submitted_by.username")
     is_complete = fields.Boolean(metadata={"description": "Every file the form data names has arrived"})
+    checks_done = fields.Function(lambda version: version.checked_at is not None, metadata={
+        "type": "boolean", "description": "False for the seconds after receipt while its pictures are decoded and its "
+                                          "checks run: flags may still come, and it cannot be approved yet"})
     flag_count = fields.Function(lambda version: len(version.flags), metadata={"type": "integer"})
     review_state = fields.String(attribute="submission.review_state",
                                  metadata={"description": "received, approved, returned or rejected"})
@@ -99,7 +102,8 @@ def _media_url(attachment: Attachment) -> str | None:
 
 
 def _thumbnail_url(attachment: Attachment) -> str | None:
-    return url_for("media.MediaThumbnail", sha256=attachment.sha256) if attachment.thumbnail_sha256 else None
+    is_picture = attachment.sha256 and (attachment.content_type or "").startswith("image/")
+    return url_for("media.MediaThumbnail", sha256=attachment.sha256) if is_picture else None
 
 
 class AttachmentSchema(Schema):
@@ -117,6 +121,8 @@ class AttachmentSchema(Schema):
     exif_longitude = fields.Float(allow_none=True)
     taken_at = fields.DateTime(allow_none=True, metadata={"description": "EXIF time the photo was taken"})
     camera = fields.String(allow_none=True, metadata={"description": "EXIF make and model"})
+    picture_problem = fields.String(allow_none=True, metadata={
+        "description": "Why the picture could not be decoded after receipt (its bytes are kept as received)"})
     url = fields.Function(_media_url, metadata={"type": "string", "nullable": True,
                                                 "description": "Download the file (null until received)"})
     thumbnail_url = fields.Function(_thumbnail_url, metadata={"type": "string", "nullable": True,

@@ -56,6 +56,9 @@ class SubmissionVersion(Base):
         UniqueConstraint("form_pk", "instance_id"),
         Index("uq_submission_versions_current", "submission_id", unique=True,
               sqlite_where=text("is_current"), postgresql_where=text("is_current")),
+        # The checks' queue: versions whose pictures and checks are still to be done.
+        Index("ix_submission_versions_unchecked", "id",
+              sqlite_where=text("checked_at IS NULL"), postgresql_where=text("checked_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -76,6 +79,12 @@ class SubmissionVersion(Base):
     accuracy: Mapped[float | None] = mapped_column(Float)
     started_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
+    # Pictures are decoded and the checks run after the answer to the phone, by a worker
+    # (services/checking.py): NULL until done for the version's current files. A worker holds a
+    # version until check_lease_until; a lease run out means it stopped, and another takes over.
+    checked_at: Mapped[datetime | None]
+    check_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    check_lease_until: Mapped[datetime | None]
 
     submission: Mapped[Submission] = relationship(back_populates="versions")
     form_version: Mapped[FormVersion] = relationship()
@@ -107,6 +116,9 @@ class Attachment(Base):
     camera: Mapped[str | None] = mapped_column(String(255))
     phash: Mapped[str | None] = mapped_column(String(16), index=True)
     thumbnail_sha256: Mapped[str | None] = mapped_column(String(64))
+    # When the picture was decoded (EXIF, hash, thumbnail), or why it could not be.
+    inspected_at: Mapped[datetime | None]
+    picture_problem: Mapped[str | None] = mapped_column(Text)
 
     version: Mapped[SubmissionVersion] = relationship(back_populates="attachments")
 

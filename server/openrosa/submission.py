@@ -1,17 +1,20 @@
 """OpenRosa submission: HEAD answers the size limit, POST takes the form data and its files."""
 from __future__ import annotations
 
+import logging
+
 from flask import Response, current_app, g, request
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ..errors import InvalidInput, TooLarge
 from ..extensions import begin_write, commit, db
-from ..services import ingest
+from ..services import checking, ingest
 from ..storage import get_storage
 from . import bp
 from . import xml as render
 
 ATTEMPTS = 5
+log = logging.getLogger(__name__)
 
 
 @bp.route("/submission", methods=["HEAD"])
@@ -51,5 +54,18 @@ def submission_post():
             db.session.rollback()
             if attempt == ATTEMPTS - 1 or (isinstance(error, OperationalError) and "locked" not in str(error)):
                 raise
+    if current_app.config["CHECKS_INLINE"] and received.status == 201:
+        _check_now(received.version.id, max_pixels)
     return Response(render.response(received.message, "submit_success"), status=received.status,
                     content_type=render.XML_CONTENT_TYPE)
+
+
+def _check_now(version_id: int, max_pixels: int) -> None:
+    """CHECKS_INLINE: decode the pictures and run the checks before answering. The submission is
+    already committed, so a failure here is logged and left to `flask checks work`, never a 500."""
+    try:
+        while not checking.process(db.session, get_storage(), version_id, max_pixels=max_pixels):
+            pass
+    except Exception:
+        log.exception("inline checks of submission version %s failed; `flask checks work` will retry", version_id)
+        db.session.rollback()

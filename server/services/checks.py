@@ -1,4 +1,4 @@
-"""Checks run at receipt: what a supervisor should look at in a visit, stored as flags with their figures.
+"""Checks run on every received version: what a supervisor should look at in a visit, stored as flags with their figures.
 
 run_checks() recomputes every flag of one submission version from scratch: it runs when the
 version arrives and again when a re-send completes its files, so it must give the same answer
@@ -134,14 +134,14 @@ def run_checks(session: Session, version: SubmissionVersion) -> list[Flag]:
         session.delete(old)
     session.flush()
     session.expire(version, ["flags"])
+    flags: list[Flag] = _damaged_pictures(version)
     form_id = version.submission.form.form_id
     if form_id not in CHECKED_FORMS:
-        return []
+        return _store_flags(session, version, flags)
     household = version.submission.household
     tree = answers(parse_instance(version.xml), form_structure(version.form_version.xml).repeats)
     visit = _Visit(version, form_id, flat_answers(tree), household,
                    rules_for(session, household.village if household else None))
-    flags: list[Flag] = []
     flags += _sights(visit)
     flags += _people(visit)
     flags += _location(visit)
@@ -151,6 +151,10 @@ def run_checks(session: Session, version: SubmissionVersion) -> list[Flag]:
     flags += _red_flags(visit)
     flags += _income(session, visit)
     flags += _not_home(session, visit)
+    return _store_flags(session, version, flags)
+
+
+def _store_flags(session: Session, version: SubmissionVersion, flags: list[Flag]) -> list[Flag]:
     for flag in flags:
         flag.version = version
     session.add_all(flags)
@@ -186,6 +190,19 @@ def _sight_of(attachment: Attachment) -> tuple[str, str]:
 
 
 # --- the checks ------------------------------------------------------------------------------------
+
+def _damaged_pictures(version: SubmissionVersion) -> list[Flag]:
+    """A picture that passed the header check at receipt but could not be decoded afterwards. Its
+    bytes are kept as received; the visit was accepted so the rest of its evidence was not stuck on
+    the phone (see docs/decisions.md)."""
+    return [_flag(
+        "picture_damaged", "error",
+        f"图片 {a.filename} 已收到但无法打开（文件损坏或不完整），请核实并视情况补拍。",
+        f"The picture {a.filename} was received but cannot be opened (damaged or incomplete); "
+        f"check it and take it again if needed. {a.picture_problem}",
+        filename=a.filename, field=a.field,
+    ) for a in version.attachments if a.picture_problem]
+
 
 def _sights(visit: _Visit) -> list[Flag]:
     if visit.outcome != "done":

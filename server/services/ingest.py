@@ -1,9 +1,11 @@
-"""Receiving a submission from a phone: stored whole, exactly once, checked, filed under its household.
+"""Receiving a submission from a phone: stored whole, exactly once, filed under its household.
 
-The view stages every uploaded part to disk (hashed while written) before calling receive();
-receive() decides, moves the files it keeps into storage (fsynced) and adds the rows; the view
-commits, and only then answers 201/202. A race on the same instanceID ends in the database's
-unique constraint; the view retries, and the loser sees the winner's row (202).
+The view stages every uploaded part to disk (hashed while written) before calling prepare(), which
+checks the form data and each picture's header and moves the files into storage (fsynced);
+receive() decides and adds the rows; the view commits, and only then answers 201/202. A race on
+the same instanceID ends in the database's unique constraint; the view retries, and the loser sees
+the winner's row (202). Decoding the pictures and the checks come after the answer
+(services/checking.py): every new or completed version waits for them with checked_at NULL.
 """
 from __future__ import annotations
 
@@ -18,11 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
-from ..models import Area, Attachment, Flag, Form, Household, Submission, SubmissionVersion, User, utcnow
+from ..models import Area, Attachment, Form, Household, Submission, SubmissionVersion, User, utcnow
 from ..storage import LocalStorage, StagedFile
 from . import media, review
 from .areas import is_in_reach
-from .checks import run_checks
 from .forms import find_version
 from .schedule import visit_stored
 from .xforms import FormStructure, InstanceInvalid, answers, find_text, form_structure, leaves, local, parse_instance
@@ -45,12 +46,11 @@ class Received:
 
 @dataclass
 class Upload:
-    """One staged multipart part, with what inspecting it found (kept across retries)."""
+    """One staged multipart part, with what its picture header said (kept across retries)."""
 
     filename: str
     staged: StagedFile
-    facts: media.ImageFacts | None = None
-    thumbnail_sha256: str | None = None
+    header: media.ImageHeader | None = None
     stored: bool = False
 
 
@@ -72,9 +72,9 @@ class Prepared:
 
 def prepare(session: Session, storage: LocalStorage, user: User, xml: bytes, uploads: dict[str, Upload],
             *, max_pixels: int) -> Prepared:
-    """The read phase, outside the write transaction: check the form data, then inspect the photos
-    and move every new file the XML names into storage (fsynced). Slow work here keeps the write
-    lock short; a file stored for a submission that then fails is swept as an orphan."""
+    """The read phase, outside the write transaction: check the form data, then each picture's
+    header, and move every new file the XML names into storage (fsynced). Slow work here keeps the
+    write lock short; a file stored for a submission that then fails is swept as an orphan."""
     try:
         root = parse_instance(xml)
     except InstanceInvalid as error:
@@ -182,25 +182,10 @@ def receive(session: Session, storage: LocalStorage, user: User, prepared: Prepa
         household.latitude, household.longitude = version.latitude, version.longitude
     session.flush()
     visit_stored(session, version)  # the household's next due date
-    _run_checks_safely(session, version)
     missing = [a.filename for a in version.attachments if not a.sha256]
     if missing:
         return Received(201, f"Received; still waiting for {len(missing)} file(s): {', '.join(missing)}. Send again.", version)
     return Received(201, "Received; thank you.", version)
-
-
-def _run_checks_safely(session: Session, version: SubmissionVersion) -> None:
-    """A failing check must never cost the visit: it is stored with a flag saying checks failed."""
-    try:
-        with session.begin_nested():
-            run_checks(session, version)
-    except Exception:
-        log.exception("checks failed on submission version %s", version.instance_id)
-        session.expire(version, ["flags"])
-        session.add(Flag(version=version, code="checks_failed", severity="error",
-                         message="自动核查出错，请人工审核。The automatic checks failed; review this visit by hand.",
-                         figures={}))
-        session.flush()
 
 
 def _expected_files(root, structure: FormStructure) -> dict[str, str]:
@@ -277,13 +262,12 @@ def _instant(value: str) -> datetime | None:
 
 
 def _prepare_upload(storage: LocalStorage, upload: Upload, is_image: bool, max_pixels: int) -> None:
-    """Inspect a photo and make a thumbnail, then move the file into storage; done once per upload."""
-    if is_image and upload.facts is None:
+    """Check a picture's header, then move the file into storage; done once per upload."""
+    if is_image and upload.header is None:
         try:
-            upload.facts = media.inspect_image(upload.staged.path, declared_name=upload.filename, max_pixels=max_pixels)
+            upload.header = media.check_image(upload.staged.path, declared_name=upload.filename, max_pixels=max_pixels)
         except media.ImageRefused as error:
             raise AttachmentRefused(f"The photo {upload.filename} was refused: {error}") from None
-        upload.thumbnail_sha256 = storage.commit(storage.stage_bytes(upload.facts.thumbnail), durable=False)
     if not upload.stored:
         storage.commit(upload.staged)
         upload.stored = True
@@ -294,18 +278,14 @@ def _store(storage: LocalStorage, attachment: Attachment, upload: Upload, struct
     attachment.sha256 = upload.staged.sha256
     attachment.size = upload.staged.size
     attachment.received_at = utcnow()
-    attachment.content_type = upload.facts.mime if upload.facts else _content_type(upload.filename)
-    if upload.facts:
-        facts = upload.facts
-        attachment.width, attachment.height = facts.width, facts.height
-        attachment.taken_at, attachment.camera, attachment.phash = facts.taken_at, facts.camera, facts.phash
-        attachment.exif_latitude, attachment.exif_longitude = facts.latitude, facts.longitude
-        attachment.thumbnail_sha256 = upload.thumbnail_sha256
+    attachment.content_type = upload.header.mime if upload.header else _content_type(upload.filename)
+    if upload.header:
+        attachment.width, attachment.height = upload.header.width, upload.header.height
 
 
 def _copy_facts(source: Attachment, target: Attachment) -> None:
     for column in ("sha256", "size", "content_type", "received_at", "width", "height", "taken_at", "exif_latitude",
-                   "exif_longitude", "camera", "phash", "thumbnail_sha256"):
+                   "exif_longitude", "camera", "phash", "thumbnail_sha256", "inspected_at", "picture_problem"):
         setattr(target, column, getattr(source, column))
 
 
@@ -333,8 +313,8 @@ def _complete(session: Session, storage: LocalStorage, version: SubmissionVersio
                            "the first one is kept. Evidence is never replaced.")
     if added:
         version.is_complete = all(a.sha256 for a in version.attachments)
+        version.checked_at = None  # its new files are decoded and its checks run again
         session.flush()
-        _run_checks_safely(session, version)
     return added
 
 

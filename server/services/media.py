@@ -69,18 +69,21 @@ class ImageFacts:
     thumbnail: bytes  # JPEG, longest side <= THUMBNAIL_SIZE, orientation applied, no EXIF
 
 
-def inspect_image(
-    path: Path,
-    *,
-    declared_name: str,
-    max_pixels: int = 40_000_000,
-    local_tz: str = "Asia/Shanghai",
-) -> ImageFacts:
-    """Check that the file at `path`, sent under the name `declared_name`, is a picture we accept,
-    and read what the review needs from it. Raise ImageRefused saying why when it is not.
+@dataclass(frozen=True)
+class ImageHeader:
+    """What the header says, read without decoding a pixel: enough to refuse a file at receipt."""
 
-    `local_tz` is the zone of EXIF times that carry no offset (phone cameras write local time).
-    """
+    format: str  # "JPEG" / "PNG" / "WEBP"
+    mime: str  # "image/jpeg" ...
+    width: int  # as stored, before the EXIF orientation is applied
+    height: int
+
+
+def check_image(path: Path, *, declared_name: str, max_pixels: int = 40_000_000) -> ImageHeader:
+    """The check at receipt: the file is a JPEG, PNG or WebP picture, the type its name claims,
+    under the pixel limit, with a sound structure (PNG chunk checksums). Reads the header alone,
+    so it costs a fraction of a millisecond; decoding the pixels is inspect_image's work, later.
+    Raise ImageRefused saying why when the file is not a picture we accept."""
     path = Path(path)
     name = declared_name
     extension = Path(declared_name).suffix.lower()
@@ -94,8 +97,6 @@ def inspect_image(
     # the header is read; keeping our limit at or below it means anything it would warn about is
     # refused by us before a single pixel is decoded.
     limit = max_pixels if not Image.MAX_IMAGE_PIXELS else min(max_pixels, Image.MAX_IMAGE_PIXELS)
-
-    # First pass: header and integrity (verify() checks PNG chunk CRCs without decoding pixels).
     with _open(path, name) as image:
         real = _FORMAT_ALIASES.get(image.format or "", image.format or "unknown")
         if real not in ALLOWED_FORMATS:
@@ -119,9 +120,28 @@ def inspect_image(
         except Exception as error:  # Pillow raises many types on damaged files
             log.info("verify() refused %s: %r", name, error)
             raise ImageRefused(f"{name} is damaged: it is not a complete picture.") from None
+    return ImageHeader(real, Image.MIME.get(real, "application/octet-stream"), width, height)
 
-    # Second pass: decode, at reduced scale for JPEG (the thumbnail and the hash need no more),
-    # which still runs through the whole file, so a truncated or corrupt JPEG fails here.
+
+def inspect_image(
+    path: Path,
+    *,
+    declared_name: str,
+    max_pixels: int = 40_000_000,
+    local_tz: str = "Asia/Shanghai",
+) -> ImageFacts:
+    """Check that the file at `path`, sent under the name `declared_name`, is a picture we accept,
+    decode it and read what the review needs from it. Raise ImageRefused saying why when it is not.
+
+    `local_tz` is the zone of EXIF times that carry no offset (phone cameras write local time).
+    """
+    path = Path(path)
+    name = declared_name
+    header = check_image(path, declared_name=name, max_pixels=max_pixels)
+    width, height = header.width, header.height
+
+    # Decode, at reduced scale for JPEG (the thumbnail and the hash need no more), which still
+    # runs through the whole file, so a truncated or corrupt JPEG fails here.
     with _open(path, name) as image:
         longest = max(width, height)
         # Ask for the smallest scale whose image still covers the thumbnail box (1/4 for a
@@ -148,8 +168,8 @@ def inspect_image(
         thumbnail = _thumbnail(upright)
 
     return ImageFacts(
-        format=real,
-        mime=Image.MIME.get(real, "application/octet-stream"),
+        format=header.format,
+        mime=header.mime,
         width=width,
         height=height,
         taken_at=taken_at,

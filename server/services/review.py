@@ -18,7 +18,8 @@ def decide(session: Session, user: User, submission_id: int, decision: str, reas
     someone decided in between, this one is refused (409) rather than silently overwriting."""
     if user.role not in REVIEWER_ROLES:
         raise Forbidden("Only supervisors and county staff review visits.")
-    submission = submission_in_reach(session, user, submission_id).submission
+    current = submission_in_reach(session, user, submission_id)
+    submission = current.submission
     if decision not in DECISIONS:
         raise InvalidInput(f"A decision is one of {', '.join(DECISIONS)}.")
     reason = (reason or "").strip()
@@ -28,6 +29,9 @@ def decide(session: Session, user: User, submission_id: int, decision: str, reas
         raise Forbidden("You sent this visit; someone else reviews it (谁调查谁签字).")
     if submission.review_state != "received":
         raise Conflict(f"This visit is already {submission.review_state}; a corrected version comes back for review.")
+    if decision == "approve" and current.checked_at is None:
+        raise Conflict("This visit's photos and checks are still being processed; approve it in a minute, "
+                       "once its flags are known.")
     state = DECISIONS[decision]
     changed = session.execute(
         update(Submission)

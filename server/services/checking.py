@@ -1,0 +1,156 @@
+"""After the answer to the phone: decode a received version's pictures and run its checks.
+
+The phone waits only for what can refuse an upload (the form data, each file's type, size and
+structure from its header) and for storing it durably. Decoding the pictures (EXIF time and
+position, perceptual hash, thumbnail) and the checks are most of a visit's CPU, so they run here,
+on versions whose `checked_at` is NULL: that column, under a partial index, is the queue.
+
+`flask checks work` takes versions one at a time (gunicorn.conf.py starts one beside the server);
+with CHECKS_INLINE the submission request does it itself after its commit (tests, a one-process
+install). A worker holds a version for LEASE; if it dies, another takes the version over when the
+lease runs out, and a version that failed MAX_ATTEMPTS times is closed with a `checks_failed` flag
+so a person reviews it by hand. Everything here may run twice on the same version and give the
+same result, so a lost lease costs time, never a wrong flag.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from ..extensions import begin_write
+from ..models import Attachment, Flag, SubmissionVersion, utcnow
+from ..storage import LocalStorage
+from . import media
+from .checks import run_checks
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=2)
+MAX_ATTEMPTS = 5
+
+
+def needs_inspection(attachment: Attachment) -> bool:
+    """A received picture not yet decoded."""
+    return (attachment.sha256 is not None and attachment.inspected_at is None
+            and (attachment.content_type or "").startswith("image/"))
+
+
+def claim(session: Session) -> int | None:
+    """Take the oldest waiting version no live worker holds; None when nothing waits. Commits."""
+    now = utcnow()
+    query = (
+        select(SubmissionVersion.id, SubmissionVersion.check_attempts)
+        .where(SubmissionVersion.checked_at.is_(None),
+               or_(SubmissionVersion.check_lease_until.is_(None), SubmissionVersion.check_lease_until < now))
+        .order_by(SubmissionVersion.id)
+        .limit(1)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)  # workers never wait for each other
+    begin_write(session)  # on SQLite: one claimer at a time
+    row = session.execute(query).first()
+    if row is not None:
+        session.execute(update(SubmissionVersion).where(SubmissionVersion.id == row.id)
+                        .values(check_lease_until=now + LEASE, check_attempts=row.check_attempts + 1))
+    session.commit()
+    return row.id if row is not None else None
+
+
+def process(session: Session, storage: LocalStorage, version_id: int, *, max_pixels: int) -> bool:
+    """Decode the version's new pictures, then (once none is left) run its checks and mark it
+    checked. Pictures are decoded outside any transaction, so the database's write lock is held
+    only to store what was found. Returns False when files arrived meanwhile (do it again)."""
+    version = session.get(SubmissionVersion, version_id)
+    if version is None or version.checked_at is not None:
+        session.rollback()
+        return True
+    todo = [(a.id, a.sha256, a.filename) for a in version.attachments if needs_inspection(a)]
+    session.rollback()
+    found: dict[int, tuple[media.ImageFacts, str] | str] = {}
+    for attachment_id, sha256, filename in todo:
+        try:
+            facts = media.inspect_image(storage.path_of(sha256), declared_name=filename, max_pixels=max_pixels)
+        except media.ImageRefused as error:
+            found[attachment_id] = str(error)
+        else:
+            found[attachment_id] = (facts, storage.commit(storage.stage_bytes(facts.thumbnail), durable=False))
+
+    begin_write(session)
+    version = session.get(SubmissionVersion, version_id)
+    for attachment in version.attachments:
+        result = found.get(attachment.id)
+        if result is not None and attachment.inspected_at is None:
+            _record(attachment, result)
+    if any(needs_inspection(a) for a in version.attachments):  # a re-send completed it meanwhile
+        version.check_lease_until = None
+        session.commit()
+        return False
+    _run_checks_safely(session, version)
+    version.checked_at, version.check_lease_until = utcnow(), None
+    session.commit()
+    return True
+
+
+def work_once(session: Session, storage: LocalStorage, *, max_pixels: int) -> bool:
+    """Claim and process one version. False when nothing waits."""
+    version_id = claim(session)
+    if version_id is None:
+        return False
+    try:
+        while not process(session, storage, version_id, max_pixels=max_pixels):
+            pass
+    except Exception:
+        log.exception("checking submission version %s failed; it will be tried again", version_id)
+        session.rollback()
+        _give_up_if_exhausted(session, version_id)
+    return True
+
+
+def pending(session: Session) -> tuple[int, datetime | None]:
+    """How many versions wait, and since when the oldest."""
+    count, oldest = session.execute(
+        select(func.count(), func.min(SubmissionVersion.received_at)).where(SubmissionVersion.checked_at.is_(None))
+    ).one()
+    return count, oldest
+
+
+def _record(attachment: Attachment, result: tuple[media.ImageFacts, str] | str) -> None:
+    if isinstance(result, str):
+        attachment.picture_problem = result
+    else:
+        facts, thumbnail_sha256 = result
+        attachment.width, attachment.height = facts.width, facts.height
+        attachment.taken_at, attachment.camera, attachment.phash = facts.taken_at, facts.camera, facts.phash
+        attachment.exif_latitude, attachment.exif_longitude = facts.latitude, facts.longitude
+        attachment.thumbnail_sha256 = thumbnail_sha256
+    attachment.inspected_at = utcnow()
+
+
+def _run_checks_safely(session: Session, version: SubmissionVersion) -> None:
+    """A failing check must never cost the visit: it is stored with a flag saying checks failed."""
+    try:
+        with session.begin_nested():
+            run_checks(session, version)
+    except Exception:
+        log.exception("checks failed on submission version %s", version.instance_id)
+        session.expire(version, ["flags"])
+        session.add(_checks_failed(version))
+        session.flush()
+
+
+def _give_up_if_exhausted(session: Session, version_id: int) -> None:
+    begin_write(session)
+    version = session.get(SubmissionVersion, version_id)
+    if version is not None and version.checked_at is None and version.check_attempts >= MAX_ATTEMPTS:
+        log.error("giving up on submission version %s after %s attempts", version.instance_id, version.check_attempts)
+        session.add(_checks_failed(version))
+        version.checked_at, version.check_lease_until = utcnow(), None
+    session.commit()
+
+
+def _checks_failed(version: SubmissionVersion) -> Flag:
+    return Flag(version=version, code="checks_failed", severity="error",
+                message="自动核查出错，请人工审核。The automatic checks failed; review this visit by hand.", figures={})
