@@ -5,7 +5,10 @@ gunicorn serves the app; clients post (a) XML plus one ~200 KB JPEG and (b) a fu
 (five ~250 KB photos, three signature PNGs, audit.csv), sequentially and with 8 concurrent
 clients. Every submission is unique (its own instanceID and photo bytes), so nothing is skipped as
 a duplicate. The same payloads then go to bench/floor_app.py. Prints submissions/s, p50/p95
-latency, the largest worker RSS, and our throughput as a percentage of the floor.
+latency, the largest worker RSS, and our throughput as a percentage of the floor. The check worker
+that gunicorn.conf.py starts decodes pictures and runs the checks after each answer, on the same
+2 cores at a lower priority; after each run the bench waits for it to catch up and prints how long
+that took, and the rate of the whole job (answers and checks) end to end.
 
     .venv/bin/python bench/ingest.py [--count-a 400] [--count-b 120] [--workers 4]
 """
@@ -33,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 from bench.formlist import free_port  # noqa: E402
 from server.cli import upgrade_database  # noqa: E402
 from server.models import Household, Member  # noqa: E402
-from server.services import forms  # noqa: E402
+from server.services import checking, forms  # noqa: E402
 from server.services.areas import create_area  # noqa: E402
 from server.services.users import create_user, issue_phone_token  # noqa: E402
 from tests.builders import household_visit, instance_xml, jpeg_with_exif  # noqa: E402
@@ -132,6 +135,20 @@ def run(url: str, payloads: list, clients: int) -> tuple[float, list[float]]:
     return len(payloads) / (time.perf_counter() - began), latencies
 
 
+def wait_for_checks(url: str) -> float:
+    """Seconds until the check worker has nothing left waiting."""
+    engine = create_engine(url)
+    began = time.perf_counter()
+    try:
+        while True:
+            with Session(engine) as session:
+                if checking.pending(session)[0] == 0:
+                    return time.perf_counter() - began
+            time.sleep(0.05)
+    finally:
+        engine.dispose()
+
+
 def figures(rate: float, latencies: list[float]) -> str:
     ms = sorted(x * 1000 for x in latencies)
     return f"{rate:7.1f}/s   p50 {statistics.median(ms):6.1f} ms   p95 {ms[int(0.95 * (len(ms) - 1))]:6.1f} ms"
@@ -188,8 +205,11 @@ def main() -> None:
                     for clients in (1, 8):
                         rate, latencies = run(f"http://127.0.0.1:{port}/key/{token}/submission", fresh[clients], clients)
                         share = 100 * rate / floor_rates[(name, clients)]
+                        lag = wait_for_checks(url)
+                        overall = len(fresh[clients]) / (len(fresh[clients]) / rate + lag)
                         print(f"  {name:<42} {clients} client(s)  {figures(rate, latencies)}   {share:5.1f} % of floor"
-                              f"   ({sizes[name] // 1024} KB each)")
+                              f"   ({sizes[name] // 1024} KB each)\n"
+                              f"  {'':<42} checks caught up {lag:5.1f} s after the last answer: {overall:.1f}/s end to end")
                 print(f"  largest worker RSS after the runs: {worker_rss_mb(server):.0f} MB")
             finally:
                 server.terminate()

@@ -312,7 +312,7 @@ def test_a_failing_check_never_costs_the_visit(client, session, worker, househol
     def broken(session, version):
         raise ZeroDivisionError("a bug in a check")
 
-    monkeypatch.setattr(checking, "run_checks", broken)
+    monkeypatch.setattr(checking, "compute_flags", broken)
     _, token = worker
     xml, files = household_visit(household.case_number)
     assert post(client, token, xml, files).status_code == 201

@@ -24,7 +24,7 @@ from ..extensions import begin_write
 from ..models import Attachment, Flag, SubmissionVersion, utcnow
 from ..storage import LocalStorage
 from . import media
-from .checks import run_checks
+from .checks import compute_flags, replace_flags
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +61,9 @@ def claim(session: Session) -> int | None:
 
 def process(session: Session, storage: LocalStorage, version_id: int, *, max_pixels: int) -> bool:
     """Decode the version's new pictures, then (once none is left) run its checks and mark it
-    checked. Pictures are decoded outside any transaction, so the database's write lock is held
-    only to store what was found. Returns False when files arrived meanwhile (do it again)."""
+    checked. The slow parts hold no write lock: pictures are decoded outside any transaction and
+    the checks computed in a read one; the write transactions only store what was found. Returns
+    False when files arrived meanwhile (do it again)."""
     version = session.get(SubmissionVersion, version_id)
     if version is None or version.checked_at is not None:
         session.rollback()
@@ -77,18 +78,31 @@ def process(session: Session, storage: LocalStorage, version_id: int, *, max_pix
             found[attachment_id] = str(error)
         else:
             found[attachment_id] = (facts, storage.commit(storage.stage_bytes(facts.thumbnail), durable=False))
+    if found:
+        begin_write(session)
+        for attachment in session.get(SubmissionVersion, version_id).attachments:
+            result = found.get(attachment.id)
+            if result is not None and attachment.inspected_at is None:
+                _record(attachment, result)
+        session.commit()
+
+    version = session.get(SubmissionVersion, version_id)
+    if any(needs_inspection(a) for a in version.attachments):  # a re-send completed it meanwhile
+        session.rollback()
+        return False
+    files = _files(version)
+    flags = _compute_flags_safely(session, version)
+    session.rollback()
 
     begin_write(session)
     version = session.get(SubmissionVersion, version_id)
-    for attachment in version.attachments:
-        result = found.get(attachment.id)
-        if result is not None and attachment.inspected_at is None:
-            _record(attachment, result)
-    if any(needs_inspection(a) for a in version.attachments):  # a re-send completed it meanwhile
-        version.check_lease_until = None
-        session.commit()
+    if version.checked_at is not None:  # another worker finished it meanwhile
+        session.rollback()
+        return True
+    if _files(version) != files:  # a re-send completed it while the checks ran
+        session.rollback()
         return False
-    _run_checks_safely(session, version)
+    replace_flags(session, version, flags)
     version.checked_at, version.check_lease_until = utcnow(), None
     session.commit()
     return True
@@ -129,16 +143,17 @@ def _record(attachment: Attachment, result: tuple[media.ImageFacts, str] | str) 
     attachment.inspected_at = utcnow()
 
 
-def _run_checks_safely(session: Session, version: SubmissionVersion) -> None:
-    """A failing check must never cost the visit: it is stored with a flag saying checks failed."""
+def _files(version: SubmissionVersion) -> list[tuple[int, str | None]]:
+    return [(a.id, a.sha256) for a in version.attachments]
+
+
+def _compute_flags_safely(session: Session, version: SubmissionVersion) -> list[Flag]:
+    """A failing check must never cost the visit: it gets a flag saying the checks failed."""
     try:
-        with session.begin_nested():
-            run_checks(session, version)
+        return compute_flags(session, version)
     except Exception:
         log.exception("checks failed on submission version %s", version.instance_id)
-        session.expire(version, ["flags"])
-        session.add(_checks_failed(version))
-        session.flush()
+        return [_checks_failed()]
 
 
 def _give_up_if_exhausted(session: Session, version_id: int) -> None:
@@ -151,6 +166,6 @@ def _give_up_if_exhausted(session: Session, version_id: int) -> None:
     session.commit()
 
 
-def _checks_failed(version: SubmissionVersion) -> Flag:
+def _checks_failed(version: SubmissionVersion | None = None) -> Flag:
     return Flag(version=version, code="checks_failed", severity="error",
                 message="自动核查出错，请人工审核。The automatic checks failed; review this visit by hand.", figures={})

@@ -130,14 +130,29 @@ class _Visit:
 
 def run_checks(session: Session, version: SubmissionVersion) -> list[Flag]:
     """Replace the version's flags with freshly computed ones (flushed, never committed)."""
+    flags = compute_flags(session, version)
+    replace_flags(session, version, flags)
+    return flags
+
+
+def replace_flags(session: Session, version: SubmissionVersion, flags: list[Flag]) -> None:
     for old in list(version.flags):
         session.delete(old)
     session.flush()
     session.expire(version, ["flags"])
+    for flag in flags:
+        flag.version = version
+    session.add_all(flags)
+    session.flush()
+
+
+def compute_flags(session: Session, version: SubmissionVersion) -> list[Flag]:
+    """The version's flags, computed by reading only: the flags are not attached to the session, so
+    the checks can run in a read transaction and be stored in a short write one."""
     flags: list[Flag] = _damaged_pictures(version)
     form_id = version.submission.form.form_id
     if form_id not in CHECKED_FORMS:
-        return _store_flags(session, version, flags)
+        return flags
     household = version.submission.household
     tree = answers(parse_instance(version.xml), form_structure(version.form_version.xml).repeats)
     visit = _Visit(version, form_id, flat_answers(tree), household,
@@ -151,14 +166,6 @@ def run_checks(session: Session, version: SubmissionVersion) -> list[Flag]:
     flags += _red_flags(visit)
     flags += _income(session, visit)
     flags += _not_home(session, visit)
-    return _store_flags(session, version, flags)
-
-
-def _store_flags(session: Session, version: SubmissionVersion, flags: list[Flag]) -> list[Flag]:
-    for flag in flags:
-        flag.version = version
-    session.add_all(flags)
-    session.flush()
     return flags
 
 
