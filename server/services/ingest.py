@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from ..errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from ..models import Area, Attachment, Flag, Form, Household, Submission, SubmissionVersion, User, utcnow
 from ..storage import LocalStorage, StagedFile
-from . import media, review
+from . import media, review, spotchecks
 from .areas import is_in_reach
 from .checks import run_checks
 from .forms import find_version
@@ -183,6 +183,7 @@ def receive(session: Session, storage: LocalStorage, user: User, prepared: Prepa
     session.flush()
     visit_stored(session, version)  # the household's next due date
     _run_checks_safely(session, version)
+    spotchecks.received(session, version)  # a re-visit is filed under its sample item and compared
     missing = [a.filename for a in version.attachments if not a.sha256]
     if missing:
         return Received(201, f"Received; still waiting for {len(missing)} file(s): {', '.join(missing)}. Send again.", version)
