@@ -293,23 +293,27 @@ def result_of(items: list[dict]) -> str:
 
 # --- filing the re-visit under its sample item ---------------------------------------------------
 
-def sample_item_for(session: Session, version: SubmissionVersion) -> SampleItem | None:
+def sample_item_for(session: Session, version: SubmissionVersion, *, lock: bool = False) -> SampleItem | None:
     """The sample item a spot-check version belongs to: the one its submission is already attached
     to (a correction keeps its item), else the sender's newest open assignment for the household
-    (newest campaign first; open = no conclusive re-visit yet, see compare_item)."""
+    (newest campaign first; open = no conclusive re-visit yet, see compare_item).
+
+    `lock` (to attach): the item's row is locked, so two re-visits received at once cannot both take
+    it; on PostgreSQL the second waits and, the item no longer open, finds the next one or none."""
     submission = version.submission
     if submission.household_id is None:
         return None
-    attached = session.scalar(select(SampleItem).where(SampleItem.check_submission_id == submission.id,
-                                                       SampleItem.household_id == submission.household_id))
-    if attached is not None:
-        return attached
-    return session.scalar(
+    attached = select(SampleItem).where(SampleItem.check_submission_id == submission.id,
+                                        SampleItem.household_id == submission.household_id)
+    open_items = (
         select(SampleItem).join(Campaign, Campaign.id == SampleItem.campaign_id)
         .where(SampleItem.household_id == submission.household_id, SampleItem.checker_id == version.submitted_by_id,
                SampleItem.result.is_(None), Campaign.drawn_at.is_not(None))
         .order_by(Campaign.drawn_at.desc(), Campaign.id.desc()).limit(1)
     )
+    if lock:
+        attached, open_items = attached.with_for_update(), open_items.with_for_update(of=SampleItem)
+    return session.scalar(attached) or session.scalar(open_items)
 
 
 def compare_item(session: Session, item: SampleItem, version: SubmissionVersion) -> None:
@@ -367,7 +371,7 @@ def _attach(session: Session, version: SubmissionVersion) -> SampleItem | None:
     for stale in session.scalars(select(SampleItem).where(SampleItem.check_submission_id == submission.id,
                                                           SampleItem.household_id != submission.household_id)):
         stale.check_submission_id, stale.comparison, stale.result, stale.checked_at = None, None, None, None
-    item = sample_item_for(session, version)
+    item = sample_item_for(session, version, lock=True)
     if item is None:
         return None  # kept, not attached: the check flags it (assignment_flags)
     item.check_submission_id = submission.id
