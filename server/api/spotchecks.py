@@ -3,6 +3,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from ..errors import NotFound
 from ..extensions import commit, db
@@ -83,8 +84,9 @@ class SampleItems(MethodView):
         campaign = _campaign(campaign_id)
         selected = (
             select(SampleItem).join(Household, Household.id == SampleItem.household_id)
-            .join(Area, Area.id == SampleItem.village_id)
+            .join(Area, Area.id == Household.village_id)  # where the household is now, as for its visits
             .where(SampleItem.campaign_id == campaign.id, reach_condition(user))
+            .options(selectinload(SampleItem.household).selectinload(Household.village), selectinload(SampleItem.checker))
             .order_by(Area.code, Household.case_number)
         )
         if query.get("result") == "unchecked":
