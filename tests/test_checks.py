@@ -139,12 +139,13 @@ def supervisor(make, area):
 
 def test_a_spot_check_needs_one_checker_and_the_checks_run_on_it(client, session, supervisor, household):
     worker = supervisor  # spot checks are done by supervisors
-    assert submit(client, session, worker, spot_check(household.case_number, when=WHEN)) == {}
+    # No campaign assigns this household: kept, and flagged as attached to no sample (test_spotcheck_compare.py).
+    assert set(submit(client, session, worker, spot_check(household.case_number, when=WHEN))) == {"spot_check_not_attached"}
     flags = submit(client, session, worker, spot_check(
         household.case_number, when=WHEN, checkers=({"checker_name": "", "checker_signature": ""},)))
     assert flags["investigators_too_few"][0].figures == {"count": 0, "minimum": 1}
     flags = submit(client, session, worker, spot_check(household.case_number, when=WHEN, lat=HOME[0] + 0.01))
-    assert set(flags) == {"far_from_home"}
+    assert set(flags) == {"far_from_home", "spot_check_not_attached"}
 
 
 def test_missing_signatures(client, session, worker, household):

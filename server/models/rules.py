@@ -21,6 +21,13 @@ DEFAULT_PHOTO_TIME_SLACK_MINUTES = 30  # EXIF time allowed before start / after 
 DEFAULT_NOT_HOME_LIMIT = 3  # "not at home three visits in a row" is a removal condition
 DEFAULT_SAMPLE_RATE_PERMILLE = 300  # the county re-visits at least 30 % of the households (domain.md)
 DEFAULT_ERROR_THRESHOLD_PERMILLE = 20  # a village whose error rate exceeds 2 % redoes its review
+# Comparing a re-visit with the original (services/spotchecks.py): per-capita incomes within 10 %
+# of the original agree; a difference in these items makes the household an error, because each
+# changes its eligibility, category or amount (the amount is the standard times the persons minus
+# the income). The other items (members' names, head seen, the five sights, red flags) are
+# diagnostics: a red flag that matters already changes the eligibility outcome.
+DEFAULT_INCOME_TOLERANCE_PERMILLE = 100
+DEFAULT_ERROR_ITEMS = ("household_size", "income", "category", "eligibility")
 
 
 def _positive(column: str) -> CheckConstraint:
@@ -37,6 +44,7 @@ class CountyRules(Base):
         _positive("photo_distance_m"),
         CheckConstraint("photo_time_slack_minutes >= 0", name="photo_time_slack_minutes_not_negative"),
         _positive("not_home_limit"),
+        CheckConstraint("income_tolerance_permille BETWEEN 0 AND 1000", name="income_tolerance_permille"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -56,6 +64,12 @@ class CountyRules(Base):
         Integer, default=DEFAULT_SAMPLE_RATE_PERMILLE, server_default=str(DEFAULT_SAMPLE_RATE_PERMILLE))
     error_threshold_permille: Mapped[int] = mapped_column(
         Integer, default=DEFAULT_ERROR_THRESHOLD_PERMILLE, server_default=str(DEFAULT_ERROR_THRESHOLD_PERMILLE))
+    # Comparing a re-visit: the income tolerance (100 = 10 % of the original per-capita income) and
+    # the items whose difference makes the household an error (names in services/spotchecks.ITEMS).
+    income_tolerance_permille: Mapped[int] = mapped_column(
+        Integer, default=DEFAULT_INCOME_TOLERANCE_PERMILLE, server_default=str(DEFAULT_INCOME_TOLERANCE_PERMILLE))
+    error_items: Mapped[list[str]] = mapped_column(
+        JSON, default=lambda: list(DEFAULT_ERROR_ITEMS), server_default=json.dumps(list(DEFAULT_ERROR_ITEMS)))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     county: Mapped[Area] = relationship()

@@ -5,6 +5,9 @@ structure from its header) and for storing it durably. Decoding the pictures (EX
 position, perceptual hash, thumbnail) and the checks are most of a visit's CPU, so they run here,
 on versions whose `checked_at` is NULL: that column, under a partial index, is the queue.
 
+A spot check is filed under its sample item and compared with the original visit here too, after
+its flags are stored (services/spotchecks.py).
+
 `flask checks work` takes versions one at a time (gunicorn.conf.py starts one beside the server);
 with CHECKS_INLINE the submission request does it itself after its commit (tests, a one-process
 install). A worker holds a version for LEASE; if it dies, another takes the version over when the
@@ -23,7 +26,7 @@ from sqlalchemy.orm import Session
 from ..extensions import begin_write
 from ..models import Attachment, Flag, SubmissionVersion, utcnow
 from ..storage import LocalStorage
-from . import media
+from . import media, spotchecks
 from .checks import compute_flags, replace_flags
 
 log = logging.getLogger(__name__)
@@ -103,6 +106,7 @@ def process(session: Session, storage: LocalStorage, version_id: int, *, max_pix
         session.rollback()
         return False
     replace_flags(session, version, flags)
+    spotchecks.received(session, version)  # a re-visit is filed under its sample item and compared
     version.checked_at, version.check_lease_until = utcnow(), None
     session.commit()
     return True

@@ -166,6 +166,7 @@ def compute_flags(session: Session, version: SubmissionVersion) -> list[Flag]:
     flags += _red_flags(visit)
     flags += _income(session, visit)
     flags += _not_home(session, visit)
+    flags += _spot_check_assignment(session, visit)
     return flags
 
 
@@ -521,6 +522,13 @@ def _income(session: Session, visit: _Visit) -> list[Flag]:
         household_size=size, residence=household.residence, standard_area_code=result.standard_area_code,
         effective_from=effective_from, visit_date=on.isoformat(),
     )]
+
+
+def _spot_check_assignment(session: Session, visit: _Visit) -> list[Flag]:
+    """A spot check that belongs to no sample item (services/spotchecks.py)."""
+    from .spotchecks import assignment_flags  # spotchecks imports this module
+
+    return assignment_flags(session, visit.version) if visit.form_id == "spot_check" else []
 
 
 def _ordinal(n: int) -> str:
