@@ -14,7 +14,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from ..errors import Conflict, Forbidden, InvalidInput
@@ -165,10 +165,11 @@ def progress(session: Session, campaign: Campaign, user: User | None = None) -> 
 
 # --- the redo rule ------------------------------------------------------------------------------------
 
-def _recompute_village(session: Session, village_id: int) -> None:
-    """Move the due dates of the village's households (those still visited) after a flag changes."""
+def _recompute_village(session: Session, village_id: int, *affected) -> None:
+    """Move the due dates of the village's households still visited (those a flag can move) after
+    the flag is set or withdrawn."""
     households = session.scalars(select(Household).where(
-        Household.village_id == village_id, Household.status.in_(schedule.DUE_STATUSES)))
+        Household.village_id == village_id, Household.status.in_(schedule.DUE_STATUSES), *affected))
     for household in households:
         schedule.recompute_due(session, household)
 
@@ -202,7 +203,8 @@ def evaluate_village(session: Session, campaign: Campaign, village_id: int) -> V
     audit.record(session, None, "redo.flagged", "village_redo", flag.id, village_id, campaign_id=campaign.id,
                  sampled=figures.sampled, checked=figures.checked, errors=figures.errors,
                  threshold_permille=campaign.error_threshold_permille)
-    _recompute_village(session, village_id)
+    # Those due on the day or before already are not moved by it.
+    _recompute_village(session, village_id, or_(Household.next_visit_due.is_(None), Household.next_visit_due > flag.due_on))
     return flag
 
 
@@ -232,7 +234,7 @@ def withdraw(session: Session, user: User, redo: VillageRedo, reason: str) -> Vi
     session.flush()
     audit.record(session, user, "redo.withdrawn", "village_redo", redo.id, redo.village_id,
                  campaign_id=redo.campaign_id, errors=errors)
-    _recompute_village(session, redo.village_id)
+    _recompute_village(session, redo.village_id, Household.next_visit_due <= redo.due_on)
     return redo
 
 
