@@ -144,11 +144,12 @@ def progress(session: Session, campaign: Campaign, user: User | None = None) -> 
     """Checking progress: the campaign's totals, and per village and per checker (in the user's
     reach) how many are sampled or assigned, checked, and still unchecked. Grouped SQL."""
     by_village = session.execute(_in_reach(
-        select(Area.code, Area.name, func.count(SampleItem.checker_id), *_counts()[:2])
+        select(Area.code, Area.name, func.count(SampleItem.checker_id), func.count(SampleItem.id),
+               func.count(SampleItem.checked_at))
         .join(SampleItem, SampleItem.village_id == Area.id).where(SampleItem.campaign_id == campaign.id)
         .group_by(Area.code, Area.name).order_by(Area.code), user)).all()
     by_checker = session.execute(_in_reach(
-        select(User.username, *_counts()[:2])
+        select(User.username, func.count(SampleItem.id), func.count(SampleItem.checked_at))
         .join(SampleItem, SampleItem.checker_id == User.id).where(SampleItem.campaign_id == campaign.id)
         .group_by(User.username).order_by(User.username), user)).all()
     sampled, assigned, checked = session.execute(
