@@ -1,4 +1,5 @@
-"""Benchmark: drawing a spot-check campaign over 100,000 households in 500 villages (target ≤ 2 s).
+"""Benchmark: drawing a spot-check campaign over 100,000 households in 500 villages (target ≤ 2 s),
+then computing its rates with results on half of the sample.
 
     .venv/bin/python bench/sampling.py [--households 100000] [--villages 500]
     BENCH_DATABASE_URL=postgresql+psycopg://… .venv/bin/python bench/sampling.py
@@ -13,15 +14,15 @@ import time
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy import case, create_engine, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from server.cli import upgrade_database  # noqa: E402
-from server.models import Area, Household, SampleItem  # noqa: E402
-from server.services import sampling  # noqa: E402
+from server.models import Area, Household, SampleItem, utcnow  # noqa: E402
+from server.services import sampling, spot_rates  # noqa: E402
 from server.services.areas import create_area  # noqa: E402
 from server.services.users import create_user  # noqa: E402
 
@@ -73,6 +74,34 @@ def main() -> None:
             print(f"draw: {drawn} households sampled ({stored} stored) in {elapsed:.2f} s  (target ≤ 2 s)")
             villages_drawn = session.scalar(select(func.count(func.distinct(SampleItem.village_id))))
             print(f"villages with a sample: {villages_drawn}")
+
+            # Results on every other item, one in 40 of them an error (about 2.5 %).
+            session.execute(update(SampleItem).where(SampleItem.campaign_id == campaign.id, SampleItem.id % 2 == 0)
+                            .values(result=case((SampleItem.id % 80 == 0, "error"), else_="agree"), checked_at=utcnow()))
+            session.commit()
+            for who, caller in (("everything", None), ("county staff, within reach", user)):
+                began = time.perf_counter()
+                found = spot_rates.rates(session, campaign, caller)
+                elapsed = time.perf_counter() - began
+                whole = found["campaign"]
+                print(f"rates ({who}): {len(found['villages'])} villages, {len(found['townships'])} townships, "
+                      f"{whole['checked']} checked, {whole['errors']} errors, rate {whole['error_rate']} "
+                      f"[{whole['interval_low']}, {whole['interval_high']}] in {elapsed * 1000:.0f} ms")
+            began = time.perf_counter()
+            found = spot_rates.progress(session, campaign, user)
+            print(f"progress: {found['unchecked']} unchecked in {(time.perf_counter() - began) * 1000:.0f} ms")
+            # One village where 5 re-visits found errors: the hook flags it and recomputes its households' due dates.
+            worst = villages[0].id
+            errors = select(SampleItem.id).where(SampleItem.village_id == worst, SampleItem.checked_at.is_not(None)).limit(5)
+            session.execute(update(SampleItem).where(SampleItem.id.in_(errors.scalar_subquery())).values(result="error"))
+            item = session.scalar(select(SampleItem).where(SampleItem.village_id == worst, SampleItem.result == "error")
+                                  .limit(1))
+            began = time.perf_counter()
+            redo = spot_rates.result_recorded(session, item)
+            session.commit()
+            households = session.scalar(select(func.count(Household.id)).where(Household.village_id == item.village_id))
+            print(f"result_recorded: village flagged={redo is not None}, {households} households' due dates "
+                  f"recomputed in {(time.perf_counter() - began) * 1000:.0f} ms")
         engine.dispose()
 
 

@@ -31,7 +31,7 @@ def test_set_up_draw_assign_and_the_checkers_phone_list(client, make):
     assert client.post(f"/api/v1/campaigns/{campaign['id']}/draw", headers=auth).status_code == 409
 
     assigned = client.post(f"/api/v1/campaigns/{campaign['id']}/assign", headers=auth, json={"checkers": ["checker-sc"]})
-    assert assigned.json["progress"]["by_checker"] == [{"checker": "checker-sc", "assigned": 5}]
+    assert assigned.json["progress"]["by_checker"] == [{"checker": "checker-sc", "assigned": 5, "checked": 0, "unchecked": 5}]
 
     # The checker's spot_check list holds exactly the assignments; the caseworkers' lists are unchanged.
     token = make.token(checker)

@@ -14,8 +14,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from server.models import CountyRules, SampleItem, Standard
-from server.services import sampling, spotchecks
+from server.models import CountyRules, Household, SampleItem, Standard, VillageRedo
+from server.services import sampling, schedule, spotchecks
 from server.services.spotchecks import ComparisonRules, Facts
 
 from .builders import household_visit, spot_check
@@ -152,6 +152,17 @@ def test_a_different_eligibility_outcome_is_an_error(client, session, site):
     assert compared["eligibility"] == {**compared["eligibility"], "original": True, "check": False, "error": True}
     assert compared["category"]["original"] == "B" and compared["category"]["check"] is None
     assert compared["category"]["error"] is True
+
+
+def test_an_error_orders_the_village_to_redo_its_review(client, session, site):
+    """The comparison's result goes on to the 2 % rule (services/spot_rates.py): one error of one
+    checked household is over 2 %, so every household of the village is due again at once."""
+    send(client, site["checker_token"], spot_check(
+        site["household"].case_number, assessed_eligible="no", assessed_category=None, check_notes="子女有赡养能力"))
+    session.expire_all()
+    [redo] = session.scalars(select(VillageRedo).where(VillageRedo.campaign_id == site["campaign"].id)).all()
+    assert (redo.village_id, redo.checked, redo.errors) == (site["village"].id, 1, 1)
+    assert session.get(Household, site["household"].id).next_visit_due == redo.due_on == schedule.today()
 
 
 # --- the income tolerance and the county's rules -------------------------------------------------

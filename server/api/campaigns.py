@@ -1,15 +1,18 @@
-"""Spot-check campaigns: set one up, draw its sample, assign checkers, follow progress."""
+"""Spot-check campaigns: set one up, draw its sample, assign checkers, follow progress, error rates
+and the villages flagged to redo their review."""
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ..errors import InvalidInput, NotFound
 from ..extensions import commit, db
-from ..models import POPULATIONS, Area, Campaign, SampleItem, User
-from ..services import sampling
+from ..models import POPULATIONS, Campaign, User, VillageRedo
+from ..services import sampling, spot_rates
+from ..services.areas import is_in_reach
 from ..services.users import user_by_username
 from .auth import api_user, require_role
+from .pagination import SqlPage
 
 blp = Blueprint("campaigns", __name__, description="Spot-check campaigns (抽查)")
 
@@ -31,15 +34,101 @@ class CampaignSchema(Schema):
     created_by = fields.String(attribute="created_by.username", dump_only=True)
 
 
-class ProgressSchema(Schema):
+class VillageProgressSchema(Schema):
+    village_code = fields.String()
+    village = fields.String()
     sampled = fields.Integer()
+    assigned = fields.Integer()
+    checked = fields.Integer()
+    unchecked = fields.Integer()
+
+
+class CheckerProgressSchema(Schema):
+    checker = fields.String(metadata={"description": "Username"})
+    assigned = fields.Integer()
+    checked = fields.Integer()
+    unchecked = fields.Integer(metadata={"description": "Assigned and not yet re-visited"})
+
+
+class ProgressSchema(Schema):
+    sampled = fields.Integer(metadata={"description": "The whole campaign"})
+    checked = fields.Integer()
+    unchecked = fields.Integer()
     unassigned = fields.Integer()
-    by_village = fields.List(fields.Dict())
-    by_checker = fields.List(fields.Dict())
+    by_village = fields.List(fields.Nested(VillageProgressSchema), metadata={"description": "Villages in your reach"})
+    by_checker = fields.List(fields.Nested(CheckerProgressSchema),
+                             metadata={"description": "Their households in villages in your reach"})
+
+
+class RedoSchema(Schema):
+    id = fields.Integer()
+    campaign_id = fields.Integer()
+    campaign = fields.String(attribute="campaign.name")
+    village_code = fields.String(attribute="village.code")
+    village = fields.String(attribute="village.name")
+    township_code = fields.String(attribute="village.parent.code")
+    township = fields.String(attribute="village.parent.name")
+    flagged_at = fields.DateTime()
+    due_on = fields.Date(metadata={"description": "The village's households not visited since are due on this day"})
+    sampled = fields.Integer(metadata={"description": "At flagging time"})
+    checked = fields.Integer()
+    errors = fields.Integer()
+    threshold_permille = fields.Integer()
+    is_open = fields.Function(lambda redo: redo.withdrawn_at is None)
+    withdrawn_at = fields.DateTime(allow_none=True)
+    withdrawn_by = fields.String(attribute="withdrawn_by.username", allow_none=True)
+    withdrawn_reason = fields.String(allow_none=True)
+
+
+class RedoQuerySchema(Schema):
+    campaign = fields.Integer(metadata={"description": "Campaign id"})
+    open = fields.Boolean(metadata={"description": "true: open flags only; false: withdrawn ones only"})
+
+
+class WithdrawSchema(Schema):
+    reason = fields.String(required=True, metadata={"description": "Why the redo order is withdrawn"})
 
 
 class CampaignDetailSchema(CampaignSchema):
     progress = fields.Nested(ProgressSchema, dump_only=True)
+    redos = fields.List(fields.Nested(RedoSchema), dump_only=True,
+                        metadata={"description": "Redo flags of villages in your reach, open and withdrawn"})
+
+
+class FiguresSchema(Schema):
+    sampled = fields.Integer()
+    checked = fields.Integer()
+    unchecked = fields.Integer()
+    errors = fields.Integer(metadata={"description": "Re-visits whose result is 'error'"})
+    error_rate = fields.Float(allow_none=True, metadata={"description": "errors / checked; null when none checked"})
+    interval_low = fields.Float(allow_none=True, metadata={"description": "95 % Wilson score interval"})
+    interval_high = fields.Float(allow_none=True)
+    exceeds_threshold = fields.Boolean(metadata={"description": "errors / checked > the campaign's threshold"})
+
+
+class VillageRatesSchema(FiguresSchema):
+    village_code = fields.String()
+    village = fields.String()
+    township_code = fields.String()
+    redo = fields.Boolean(metadata={"description": "An open redo flag"})
+    redo_flagged_at = fields.DateTime(allow_none=True)
+
+
+class TownshipRatesSchema(FiguresSchema):
+    township_code = fields.String()
+    township = fields.String()
+    villages_to_redo = fields.Integer()
+
+
+class CampaignRatesSchema(FiguresSchema):
+    villages_to_redo = fields.Integer()
+
+
+class RatesSchema(Schema):
+    threshold_permille = fields.Integer()
+    villages = fields.List(fields.Nested(VillageRatesSchema), metadata={"description": "Villages in your reach"})
+    townships = fields.List(fields.Nested(TownshipRatesSchema), metadata={"description": "Townships in your reach"})
+    campaign = fields.Nested(CampaignRatesSchema)
 
 
 class AssignSchema(Schema):
@@ -61,24 +150,10 @@ def _campaign(campaign_id: int) -> Campaign:
     return campaign
 
 
-def _progress(campaign: Campaign) -> dict:
-    by_village = db.session.execute(
-        select(Area.code, Area.name, func.count(SampleItem.id))
-        .join(SampleItem, SampleItem.village_id == Area.id).where(SampleItem.campaign_id == campaign.id)
-        .group_by(Area.code, Area.name).order_by(Area.code)).all()
-    by_checker = db.session.execute(
-        select(User.username, func.count(SampleItem.id))
-        .join(SampleItem, SampleItem.checker_id == User.id).where(SampleItem.campaign_id == campaign.id)
-        .group_by(User.username).order_by(User.username)).all()
-    sampled = sum(count for _, _, count in by_village)
-    assigned = sum(count for _, count in by_checker)
-    return {"sampled": sampled, "unassigned": sampled - assigned,
-            "by_village": [{"village_code": c, "village": n, "sampled": k} for c, n, k in by_village],
-            "by_checker": [{"checker": u, "assigned": k} for u, k in by_checker]}
-
-
 def _detail(campaign: Campaign):
-    campaign.progress = _progress(campaign)
+    user = api_user()
+    campaign.progress = spot_rates.progress(db.session, campaign, user)
+    campaign.redos = db.session.scalars(spot_rates.redos_in_reach(user, campaign_id=campaign.id)).all()
     return campaign
 
 
@@ -108,7 +183,7 @@ class Campaigns(MethodView):
 class CampaignItem(MethodView):
     @blp.response(200, CampaignDetailSchema)
     def get(self, campaign_id):
-        """One campaign with its sample per village and its checkers' assignments."""
+        """One campaign with its progress per village and checker and its redo flags."""
         return _detail(_campaign(campaign_id))
 
 
@@ -138,3 +213,41 @@ class CampaignAssign(MethodView):
         sampling.assign(db.session, campaign, [user_by_username(db.session, name) for name in data["checkers"]])
         commit()
         return _detail(campaign)
+
+
+@blp.route("/<int:campaign_id>/rates")
+class CampaignRates(MethodView):
+    @blp.response(200, RatesSchema)
+    def get(self, campaign_id):
+        """Error rates with 95 % Wilson intervals per village and township in your reach, and the campaign's."""
+        return spot_rates.rates(db.session, _campaign(campaign_id), api_user())
+
+
+@blp.route("/redos")
+class Redos(MethodView):
+    @blp.arguments(RedoQuerySchema, location="query")
+    @blp.response(200, RedoSchema(many=True))
+    @blp.alt_response(403, description="Supervisors, county staff and administrators only")
+    @blp.paginate(SqlPage)
+    def get(self, query):
+        """Villages flagged to redo their review, in your reach, newest first (supervisor, county)."""
+        user = require_role("supervisor", "county", "admin")
+        return spot_rates.redos_in_reach(user, campaign_id=query.get("campaign"), is_open=query.get("open"))
+
+
+@blp.route("/redos/<int:redo_id>/withdraw")
+class RedoWithdraw(MethodView):
+    @blp.arguments(WithdrawSchema)
+    @blp.response(200, RedoSchema)
+    @blp.alt_response(403, description="County staff of the village's county only")
+    @blp.alt_response(404, description="No such flag in your areas")
+    @blp.alt_response(409, description="Already withdrawn")
+    def post(self, data, redo_id):
+        """Withdraw a redo flag with a reason (county staff); its households get their own due dates back."""
+        user = api_user()
+        redo = db.session.get(VillageRedo, redo_id)
+        if redo is None or (user.role != "admin" and not is_in_reach(user, redo.village)):
+            raise NotFound(f"No redo flag {redo_id} in your areas.")
+        spot_rates.withdraw(db.session, user, redo, data["reason"])
+        commit()
+        return redo

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
+from sqlalchemy import select
 
 from ..errors import NotFound
 from ..extensions import commit, db
@@ -28,9 +30,23 @@ def _days_overdue(household) -> int | None:
     return max(0, (schedule.today() - household.next_visit_due).days)
 
 
+def _due_reason(household) -> str | None:
+    """Why a household is due out of its turn: its village redoes its review after a spot check.
+    The open orders are read once per request."""
+    if "open_redos" not in g:
+        redos = schedule.open_redos()
+        g.open_redos = dict(db.session.execute(select(redos.c.village_id, redos.c.due_on)).all())
+    if schedule.is_due_for_redo(household.next_visit_due, g.open_redos.get(household.village_id)):
+        return schedule.REDO_REASON
+    return None
+
+
 class DueCaseSchema(CaseSummarySchema):
     days_overdue = fields.Function(_days_overdue, allow_none=True,
                                    metadata={"description": "Days past next_visit_due (0 if not yet); null: never dated"})
+    due_reason = fields.Function(_due_reason, allow_none=True,
+                                 metadata={"description": "Why it is due out of turn (its village redoes its review "
+                                                          "after a spot check); null otherwise"})
 
 
 class OverdueCaseSchema(DueCaseSchema):

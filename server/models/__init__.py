@@ -5,6 +5,7 @@ from .audit import AuditEvent
 from .base import Base, utcnow
 from .cases import CASE_STATUSES, CATEGORIES, RELATIONS, RESIDENCES, SEXES, WORK_CAPACITIES, Household, Member
 from .forms import Form, FormVersion
+from .redos import VillageRedo
 from .rules import AssistanceRules, CountyRules, Standard
 from .sampling import POPULATIONS, RESULTS, Campaign, SampleItem
 from .schedule import VisitFrequencyRules
@@ -49,6 +50,7 @@ __all__ = [
     "User",
     "user_areas",
     "utcnow",
+    "VillageRedo",
     "VisitFrequencyRules",
     "WORK_CAPACITIES",
 ]

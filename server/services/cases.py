@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from ..errors import NotFound
 from ..models import Area, Household, Submission, User
 from .areas import reach_condition
+from .schedule import REDO_LABEL, is_due_for_redo, open_redos
 from .submissions import latest_household_visits
 
 CASES_CSV_COLUMNS = ("name", "label", "village", "address", "status", "category", "next_due", "latitude", "longitude",
@@ -28,9 +29,11 @@ def csv_bytes(header: tuple[str, ...], rows) -> bytes:
 
 def cases_csv(session: Session, user: User) -> bytes:
     """cases.csv for select_one_from_file: the caller's households, those whose latest visit was
-    returned first (with what to re-do), then by next visit due."""
+    returned first (with what to re-do), then by next visit due; a household due because its
+    village redoes its review after a spot check is marked in its label."""
     latest = latest_household_visits()
     returned = aliased(Submission)
+    redos = open_redos()
     query = (
         select(
             Household.case_number,
@@ -43,8 +46,10 @@ def cases_csv(session: Session, user: User) -> bytes:
             Household.latitude,
             Household.longitude,
             returned.review_reason,
+            redos.c.due_on,
         )
         .join(Area, Area.id == Household.village_id)
+        .outerjoin(redos, redos.c.village_id == Household.village_id)
         .outerjoin(latest, latest.c.household_id == Household.id)
         .outerjoin(returned, (returned.id == latest.c.submission_id) & (returned.review_state == "returned"))
         .where(reach_condition(user), Household.status.in_(VISITED_STATUSES))
@@ -53,7 +58,7 @@ def cases_csv(session: Session, user: User) -> bytes:
     rows = (
         (
             number,
-            f"{'【退回】' if reason else ''}{head} · {village} · {number}",
+            f"{'【退回】' if reason else ''}{REDO_LABEL if is_due_for_redo(due, redo_on) else ''}{head} · {village} · {number}",
             village,
             address,
             status,
@@ -63,7 +68,7 @@ def cases_csv(session: Session, user: User) -> bytes:
             "" if lon is None else f"{lon:.6f}",
             reason or "",
         )
-        for number, head, village, address, status, category, due, lat, lon, reason in session.execute(query)
+        for number, head, village, address, status, category, due, lat, lon, reason, redo_on in session.execute(query)
     )
     return csv_bytes(CASES_CSV_COLUMNS, rows)
 

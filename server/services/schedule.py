@@ -5,7 +5,9 @@ else, with a member able to work and an income that can change from month to mon
 (monthly in towns, quarterly in villages); else "stable" (every six months). Who can work and what
 they earn come from the latest completed visit's members (the roster's members before any visit).
 On top, the annual review: an active or suspended household not visited since the window opened is
-due by the window's end. docs/schedule.md explains it for supervisors.
+due by the window's end; and a village ordered to redo its review after a spot check (village_redos)
+has every household not visited since the order due on the order's day. docs/schedule.md explains
+it for supervisors.
 """
 from __future__ import annotations
 
@@ -17,12 +19,12 @@ from decimal import Decimal, InvalidOperation
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload, undefer
 
 from ..errors import InvalidInput
 from ..models import (CATEGORIES, WORK_CAPACITIES, Area, Form, Household, Submission, SubmissionVersion,
-                      VisitFrequencyRules)
+                      VillageRedo, VisitFrequencyRules)
 from .xforms import answers, flat_answers, form_structure, parse_instance
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,9 @@ VISIT_FORM = "household_visit"
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")  # the date a caseworker calls "today"
 DUE_STATUSES = ("applicant", "active", "suspended")  # removed households are never due
 ANNUAL_REVIEW_STATUSES = ("active", "suspended")  # applicants are visited by the application itself
+REDO_REASON = ("本村抽查差错率超标，全村重新入户核查 / the village's spot-check error rate exceeded the county's "
+               "threshold: every household is visited again")
+REDO_LABEL = "【全村重查】"  # marks such a household in the phone's list
 
 
 def today() -> date:
@@ -224,12 +229,33 @@ def next_due(session: Session, household: Household, last_visit_date: date, *,
     return due
 
 
+def open_redos():
+    """A subquery (village_id, due_on) of the villages ordered to redo their review: the earliest
+    open flag of each (a village flagged by two campaigns is due from the first)."""
+    return (select(VillageRedo.village_id, func.min(VillageRedo.due_on).label("due_on"))
+            .where(VillageRedo.withdrawn_at.is_(None)).group_by(VillageRedo.village_id).subquery())
+
+
+def redo_due_on(session: Session, village_id: int) -> date | None:
+    """The day a village's open redo order makes its households due, or None."""
+    redos = open_redos()
+    return session.scalar(select(redos.c.due_on).where(redos.c.village_id == village_id))
+
+
+def is_due_for_redo(next_visit_due: date | None, redo_on: date | None) -> bool:
+    """Whether a household is due because of its village's redo: the village has an open order and
+    the household's date is not after it (a visit since the order moves the date past it)."""
+    return redo_on is not None and next_visit_due is not None and next_visit_due <= redo_on
+
+
 def recompute_due(session: Session, household: Household, *, on: date | None = None) -> date | None:
     """Set household.next_visit_due from its visits (flushed, never committed) and return it.
 
     From the latest completed visit by its rule; a later visit that found nobody at home (or was
     refused, or the family had moved) leaves it due again not_home_retry_days after that attempt,
-    never sooner than it already was. Without any completed visit: an applicant is due since its
+    never sooner than it already was. An open redo order of its village (a spot check found too
+    many errors) makes it due on the order's day unless it was visited on or after that day; then
+    only attempts since the order put it off. Without any completed visit: an applicant is due since its
     application came in; another household keeps the roster's date, or none (never visited: the
     top of the due list). Removed: never due."""
     on = on or today()
@@ -249,6 +275,10 @@ def recompute_due(session: Session, household: Household, *, on: date | None = N
     else:
         due = household.next_visit_due  # the roster's date, or None: never visited
     attempts = visits[visits.index(done) + 1:] if done is not None else visits  # none of them done
+    redo_on = redo_due_on(session, household.village_id)
+    if redo_on is not None and (done is None or done.visit_date < redo_on):
+        due = redo_on if due is None else min(due, redo_on)
+        attempts = [a for a in attempts if a.visit_date >= redo_on]  # only a redo attempt puts it off
     if attempts:
         again = attempts[-1].visit_date + timedelta(days=rules.not_home_retry_days)
         due = again if due is None else max(due, again)

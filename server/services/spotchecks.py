@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Attachment, Campaign, CountyRules, Flag, Household, SampleItem, SubmissionVersion, utcnow
 from ..models import rules as defaults
-from . import eligibility, ingest  # ingest calls received(); only its functions are used, at call time
+from . import eligibility, ingest, spot_rates  # ingest: only its functions are used, at call time
 from .eligibility import yuan
 from .xforms import flat_answers
 
@@ -376,6 +376,7 @@ def _attach(session: Session, version: SubmissionVersion) -> SampleItem | None:
         return None  # kept, not attached: the check flags it (assignment_flags)
     item.check_submission_id = submission.id
     compare_item(session, item, version)
+    spot_rates.result_recorded(session, item)  # an error may order the village to redo its review
     return item
 
 
