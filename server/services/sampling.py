@@ -118,11 +118,29 @@ def draw(session: Session, campaign: Campaign) -> int:
         rows += [{"campaign_id": campaign.id, "household_id": c.household_id, "village_id": c.village_id,
                   "original_submission_id": c.original_submission_id,
                   "original_investigator_id": c.original_investigator_id} for c in chosen]
-    if rows:
-        session.execute(insert(SampleItem), rows)
+    _store_items(session, rows)
     campaign.drawn_at = utcnow()
     session.flush()
     return len(rows)
+
+
+SAMPLE_COLUMNS = ("campaign_id", "household_id", "village_id", "original_submission_id", "original_investigator_id")
+
+
+def _store_items(session: Session, rows: list[dict]) -> None:
+    """On PostgreSQL by COPY (a county's 30,000 rows in a fraction of a second; one INSERT per row
+    took over a second); elsewhere one executemany."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        session.execute(insert(SampleItem), rows)
+        return
+    columns = ", ".join(SAMPLE_COLUMNS)
+    with connection.connection.driver_connection.cursor() as cursor:
+        with cursor.copy(f"COPY {SampleItem.__tablename__} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[name] for name in SAMPLE_COLUMNS])
 
 
 def assign(session: Session, campaign: Campaign, checkers: list[User]) -> int:
