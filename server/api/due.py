@@ -112,7 +112,7 @@ class Overdue(MethodView):
         return schedule.overdue_query(reach_condition(user), on=schedule.today(), village_code=query.get("village"))
 
 
-def _county(code: str, *, to_change: bool = False):
+def county_in_reach(code: str, *, to_change: bool = False):
     """The county by its code: read by anyone working in it, changed only by someone answering for
     all of it (or an admin); 404 otherwise, so codes do not leak."""
     user = api_user()
@@ -142,7 +142,7 @@ class Rules(MethodView):
     @blp.alt_response(404, description="No such county in your areas")
     def get(self, query, county_code):
         """A county's visit frequency rules in force on a day (the defaults if it has none)."""
-        county = _county(county_code)
+        county = county_in_reach(county_code)
         return _rules_out(county, schedule.rules_for(db.session, county.id, query.get("on") or schedule.today()))
 
     @blp.arguments(RulesSchema)
@@ -153,7 +153,7 @@ class Rules(MethodView):
         """Change a county's rules from a day on (county, admin); what is not given is carried over.
         Then run `flask households recompute-due --county CODE`."""
         require_role("county", "admin")
-        county = _county(county_code, to_change=True)
+        county = county_in_reach(county_code, to_change=True)
         effective_from: date = data.pop("effective_from", None) or schedule.today()
         row = schedule.set_rules(db.session, county, effective_from, **data)
         commit()
