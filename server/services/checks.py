@@ -29,7 +29,8 @@ from sqlalchemy.orm import Session, undefer
 from ..models import Area, Attachment, CountyRules, Flag, Household, Standard, Submission, SubmissionVersion
 from ..models import rules as defaults
 from .media import SIMILAR_PHASH_DISTANCE, phash_distance
-from .xforms import HTML_NS, XFORMS_NS, answers, find_text, flat_answers, form_structure, parse_instance
+from .forms import structure_of
+from .xforms import HTML_NS, XFORMS_NS, answers, find_text, flat_answers, parse_instance
 
 CHECKED_FORMS = ("household_visit", "spot_check")
 # Supervisors read times in the county's local time (phones write EXIF in it too; see media.py).
@@ -154,7 +155,7 @@ def compute_flags(session: Session, version: SubmissionVersion) -> list[Flag]:
     if form_id not in CHECKED_FORMS:
         return flags
     household = version.submission.household
-    tree = answers(parse_instance(version.xml), form_structure(version.form_version.xml).repeats)
+    tree = answers(parse_instance(version.xml), structure_of(version.form_version).repeats)
     visit = _Visit(version, form_id, flat_answers(tree), household,
                    rules_for(session, household.village if household else None))
     flags += _sights(visit)

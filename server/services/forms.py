@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import Conflict, FormInvalid, InvalidInput, NotFound
 from ..models import Form, FormVersion, User
+from .xforms import FormStructure, form_structure
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,18 @@ def run_odk_validate(compiled: CompiledForm) -> list[str]:
         if warning.startswith(("XForm took to long", "Bad return code")):
             raise FormInvalid(f"ODK Validate did not finish on {compiled.form_id}: {warning}")
     return warnings
+
+
+_structures: dict[tuple[int, str], FormStructure] = {}
+
+
+def structure_of(form_version: FormVersion) -> FormStructure:
+    """The structure of a published version, read from its XForm once per process: a version is
+    immutable, and the key's md5 guards against a reused id (SQLite after a rollback)."""
+    key = (form_version.id, form_version.md5)
+    if key not in _structures:
+        _structures[key] = form_structure(form_version.xml)  # loads the deferred XML only now
+    return _structures[key]
 
 
 def find_version(session: Session, form_id: str, version: str) -> FormVersion | None:

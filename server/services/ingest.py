@@ -24,9 +24,9 @@ from ..models import Area, Attachment, Form, Household, Submission, SubmissionVe
 from ..storage import LocalStorage, StagedFile
 from . import media, review
 from .areas import is_in_reach
-from .forms import find_version
+from .forms import find_version, structure_of
 from .schedule import visit_stored
-from .xforms import FormStructure, InstanceInvalid, answers, find_text, form_structure, leaves, local, parse_instance
+from .xforms import FormStructure, InstanceInvalid, answers, find_text, leaves, local, parse_instance
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,7 @@ class Prepared:
     instance_id: str
     deprecated_id: str | None
     expected: dict[str, str]  # file name -> field
+    household_id: int | None  # the household case_id names, in the caller's areas
 
 
 def prepare(session: Session, storage: LocalStorage, user: User, xml: bytes, uploads: dict[str, Upload],
@@ -90,18 +91,19 @@ def prepare(session: Session, storage: LocalStorage, user: User, xml: bytes, upl
         raise NotFound(f"Version {version_string!r} of form {form_id!r} was never published on this server.")
     if user.role not in form.roles:
         raise Forbidden(f"Your role ({user.role}) does not fill the form {form_id!r}.")
-    structure = form_structure(form_version.xml)
+    structure = structure_of(form_version)
     if local(root.tag) != structure.root_name:
         raise InvalidInput(f"The form data's root element <{local(root.tag)}> does not match form {form_id!r}.")
     instance_id = find_text(root, "meta/instanceID")
     if not instance_id:
         raise InvalidInput("The form data has no meta/instanceID.")
     # Refuse a household outside the caller's areas before any of its photos is stored.
-    _named_household(session, user, root)
+    household = _named_household(session, user, root)
     if _is_new_applicant(form_id, root):
         _applicant_village(session, user, root)
     prepared = Prepared(
         form_pk=form.id, form_id=form_id, form_version_id=form_version.id, structure=structure, root=root, xml=xml,
+        household_id=household.id if household else None,
         xml_sha256=hashlib.sha256(xml).hexdigest(), instance_id=instance_id,
         deprecated_id=find_text(root, "meta/deprecatedID") or None, expected=_expected_files(root, structure),
     )
@@ -137,7 +139,7 @@ def receive(session: Session, storage: LocalStorage, user: User, prepared: Prepa
             return Received(201, f"Received {added} more file(s); thank you.", existing)
         return Received(202, "Already received; nothing new.", existing)
 
-    household = _named_household(session, user, prepared.root)
+    household = session.get(Household, prepared.household_id) if prepared.household_id else None
     previous = None
     if prepared.deprecated_id:
         previous = session.scalar(
@@ -319,7 +321,7 @@ def _complete(session: Session, storage: LocalStorage, version: SubmissionVersio
 
 
 def visit_answers(version: SubmissionVersion) -> dict:
-    return answers(parse_instance(version.xml), form_structure(version.form_version.xml).repeats)
+    return answers(parse_instance(version.xml), structure_of(version.form_version).repeats)
 
 
 def sweep_orphans(session: Session, storage: LocalStorage, *, older_than_seconds: float) -> int:
