@@ -10,7 +10,7 @@ from PIL import Image
 from sqlalchemy import select, update
 
 from server.extensions import db
-from server.models import SubmissionVersion, utcnow
+from server.models import Household, SubmissionVersion, utcnow
 from server.services import checking
 
 from .builders import household_visit
@@ -76,6 +76,7 @@ def test_the_phone_is_answered_before_pictures_are_decoded_and_checks_run(client
     assert all(a.width and a.height and a.inspected_at is None and a.phash is None for a in pictures(version))
     [listed] = client.get(f"/api/v1/submissions?case={site['household'].case_number}", headers=site["worker"]).json
     assert listed["checks_done"] is False
+    assert session.get(Household, site["household"].id).next_visit_due is None  # moved by the worker too
 
     assert run_worker(session, app) == 1
     version = version_of(session, xml)
@@ -83,6 +84,7 @@ def test_the_phone_is_answered_before_pictures_are_decoded_and_checks_run(client
     assert all(a.inspected_at and a.phash and a.thumbnail_sha256 and not a.picture_problem for a in pictures(version))
     assert any(a.exif_latitude for a in pictures(version))
     assert "far_from_home" in {f.code for f in version.flags}
+    assert session.get(Household, site["household"].id).next_visit_due is not None
     assert run_worker(session, app) == 0  # nothing left waiting
 
 

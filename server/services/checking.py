@@ -5,8 +5,9 @@ structure from its header) and for storing it durably. Decoding the pictures (EX
 position, perceptual hash, thumbnail) and the checks are most of a visit's CPU, so they run here,
 on versions whose `checked_at` is NULL: that column, under a partial index, is the queue.
 
-A spot check is filed under its sample item and compared with the original visit here too, after
-its flags are stored (services/spotchecks.py).
+Here too, after the flags are stored: a home visit moves its household's next due date
+(services/schedule.py), and a spot check is filed under its sample item and compared with the
+original visit (services/spotchecks.py).
 
 `flask checks work` takes versions one at a time (gunicorn.conf.py starts one beside the server);
 with CHECKS_INLINE the submission request does it itself after its commit (tests, a one-process
@@ -28,6 +29,7 @@ from ..models import Attachment, Flag, SubmissionVersion, utcnow
 from ..storage import LocalStorage
 from . import media, spotchecks
 from .checks import compute_flags, replace_flags
+from .schedule import visit_stored
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +108,7 @@ def process(session: Session, storage: LocalStorage, version_id: int, *, max_pix
         session.rollback()
         return False
     replace_flags(session, version, flags)
+    visit_stored(session, version)  # a home visit moves its household's next due date
     spotchecks.received(session, version)  # a re-visit is filed under its sample item and compared
     version.checked_at, version.check_lease_until = utcnow(), None
     session.commit()

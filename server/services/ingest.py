@@ -4,8 +4,9 @@ The view stages every uploaded part to disk (hashed while written) before callin
 checks the form data and each picture's header and moves the files into storage (fsynced);
 receive() decides and adds the rows; the view commits, and only then answers 201/202. A race on
 the same instanceID ends in the database's unique constraint; the view retries, and the loser sees
-the winner's row (202). Decoding the pictures and the checks come after the answer
-(services/checking.py): every new or completed version waits for them with checked_at NULL.
+the winner's row (202). Decoding the pictures, the checks and the household's next due date come
+after the answer (services/checking.py): every new or completed version waits for them with
+checked_at NULL.
 """
 from __future__ import annotations
 
@@ -25,7 +26,6 @@ from ..storage import LocalStorage, StagedFile
 from . import media, review
 from .areas import is_in_reach
 from .forms import find_version, structure_of
-from .schedule import visit_stored
 from .xforms import FormStructure, InstanceInvalid, answers, find_text, leaves, local, parse_instance
 
 log = logging.getLogger(__name__)
@@ -183,7 +183,6 @@ def receive(session: Session, storage: LocalStorage, user: User, prepared: Prepa
     if household is not None and household.latitude is None and version.latitude is not None:
         household.latitude, household.longitude = version.latitude, version.longitude
     session.flush()
-    visit_stored(session, version)  # the household's next due date
     missing = [a.filename for a in version.attachments if not a.sha256]
     if missing:
         return Received(201, f"Received; still waiting for {len(missing)} file(s): {', '.join(missing)}. Send again.", version)

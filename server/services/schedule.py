@@ -289,8 +289,9 @@ def recompute_due(session: Session, household: Household, *, on: date | None = N
 
 
 def visit_stored(session: Session, version: SubmissionVersion) -> None:
-    """Ingest's hook, after a version is stored: a household_visit moves its household's due date.
-    A failure here never costs the visit: logged, and the date is left for `recompute-due`."""
+    """After a version is stored (by the check worker, services/checking.py): a household_visit
+    moves its household's due date. A failure here never costs the visit: logged, and the date is
+    left for `recompute-due`."""
     submission = version.submission
     if submission.household is None or submission.form.form_id != VISIT_FORM:
         return
