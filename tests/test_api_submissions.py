@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from server.models import Flag, SubmissionVersion
+from server.models import Flag, Submission, SubmissionVersion
 
 from .builders import SHANGHAI, household_visit, id_number, instance_xml, jpeg_with_exif
 from .conftest import OPENROSA, basic_auth
@@ -249,14 +249,19 @@ def test_pagination_and_filters(client, session, site, make):
     assert client.get("/api/v1/submissions?flagged=maybe", headers=site["auth"]).status_code == 422
 
 
-def test_a_record_without_household_is_seen_by_its_submitter_and_those_above(client, make, site):
+def test_a_village_record_is_filed_under_the_village_it_names(client, session, app, make, site):
+    """Publicity and appraisal records are about a village, not a household: they are seen where
+    that village is, whoever sent them, and a caller may only send them for villages of their own."""
     photo = jpeg_with_exif(lat=35.03, lon=104.71, taken_at=WHEN, seed=7, width=640, height=480)
-    xml = instance_xml("publicity_record", {
-        "start": WHEN.isoformat(), "end": (WHEN + timedelta(minutes=3)).isoformat(), "village": site["east"].code,
-        "notice_type": "review_result", "start_date": "2026-11-20", "end_date": "2026-11-27",
-        "place": "村务公开栏", "objections_received": "0", "objection_details": None, "notice_photo": "notice.jpg",
-    }, instance_id=f"uuid:{uuid.uuid4()}")
-    post(client, site["token"], xml, {"notice.jpg": photo})
+
+    def publicity(village_code):
+        return instance_xml("publicity_record", {
+            "start": WHEN.isoformat(), "end": (WHEN + timedelta(minutes=3)).isoformat(), "village": village_code,
+            "notice_type": "review_result", "start_date": "2026-11-20", "end_date": "2026-11-27",
+            "place": "村务公开栏", "objections_received": "0", "objection_details": None, "notice_photo": "notice.jpg",
+        }, instance_id=f"uuid:{uuid.uuid4()}")
+
+    post(client, site["token"], publicity(site["east"].code), {"notice.jpg": photo})
     [summary] = client.get("/api/v1/submissions", headers=site["auth"]).json
     assert summary["form_id"] == "publicity_record" and summary["case_number"] is None
     detail = client.get(f"/api/v1/submissions/{summary['id']}", headers=site["supervisor"])
@@ -265,19 +270,25 @@ def test_a_record_without_household_is_seen_by_its_submitter_and_those_above(cli
     for outsider in ("neighbour", "far_supervisor"):
         assert client.get(f"/api/v1/submissions/{summary['id']}", headers=site[outsider]).status_code == 404
         assert client.get(detail.json["attachments"][0]["url"], headers=site[outsider]).status_code == 404
-    # Reach must include every area of the submitter's: one who answers for the east village and a
-    # village of another township is "above" nobody here but an admin of the county.
+
+    # Sent by someone answering for the east village and a village of another township: it is
+    # still the east village's record, seen by the east caseworker and the township supervisor.
     two_villages = make.user("caseworker", [site["east"], site["far_village"]], password="pw-two")
-    xml = xml.replace(b"<instanceID>uuid:", b"<instanceID>uuid:0")
-    post(client, make.token(two_villages), xml, {"notice.jpg": photo})
-    theirs = [s["id"] for s in client.get("/api/v1/submissions", headers=basic_auth(two_villages.username, "pw-two")).json]
-    assert len(theirs) == 2  # their own record, and the east colleague's (all of whose areas they reach)
-    [their_record] = set(theirs) - {summary["id"]}
-    for caller in ("auth", "supervisor", "far_supervisor", "neighbour"):
-        assert client.get(f"/api/v1/submissions/{their_record}", headers=site[caller]).status_code == 404, caller
-    county_supervisor = make.user("county", [site["east"].parent.parent], password="pw-county")
-    assert client.get(f"/api/v1/submissions/{their_record}",
-                      headers=basic_auth(county_supervisor.username, "pw-county")).status_code == 200
+    two_token = make.token(two_villages)
+    post(client, two_token, publicity(site["east"].code), {"notice.jpg": photo})
+    theirs = {s["id"] for s in client.get("/api/v1/submissions", headers=basic_auth(two_villages.username, "pw-two")).json}
+    [their_record] = theirs - {summary["id"]}
+    for caller, status in (("auth", 200), ("supervisor", 200), ("far_supervisor", 404), ("neighbour", 404)):
+        assert client.get(f"/api/v1/submissions/{their_record}", headers=site[caller]).status_code == status, caller
+    assert session.get(Submission, their_record).village_id == site["east"].id
+
+    # A village outside the sender's areas is refused, and nothing of it is stored.
+    refused = client.post(f"/key/{site['token']}/submission", data={
+        "xml_submission_file": (io.BytesIO(publicity(site["west"].code)), "submission.xml", "text/xml"),
+        "notice.jpg": (io.BytesIO(photo + b"x"), "notice.jpg")}, headers=OPENROSA, content_type="multipart/form-data")
+    assert refused.status_code == 403 and b"not in your areas" in refused.data
+    assert len(client.get("/api/v1/submissions", headers=site["supervisor"]).json) == 2
+    assert not app.extensions["storage"].exists(hashlib.sha256(photo + b"x").hexdigest())
 
 
 def test_the_same_photo_in_two_households_is_served_to_whoever_sees_either(client, make, site):

@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .areas import Area
 from .base import Base, utcnow
 from .cases import Household
 from .forms import Form, FormVersion
@@ -29,6 +30,8 @@ class Submission(Base):
     form_pk: Mapped[int] = mapped_column(ForeignKey("forms.id", ondelete="RESTRICT"))
     instance_id: Mapped[str] = mapped_column(String(255))
     household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id", ondelete="RESTRICT"), index=True)
+    # A village-level record (publicity, democratic appraisal) is filed under the village it names.
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id", ondelete="RESTRICT"), index=True)
     submitted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Review: received → approved / returned (what to re-do) / rejected; a corrected version of a
@@ -41,6 +44,7 @@ class Submission(Base):
 
     form: Mapped[Form] = relationship()
     household: Mapped[Household | None] = relationship()
+    village: Mapped[Area | None] = relationship()
     submitted_by: Mapped[User] = relationship(foreign_keys=[submitted_by_id])
     reviewed_by: Mapped[User | None] = relationship(foreign_keys=[reviewed_by_id])
     versions: Mapped[list[SubmissionVersion]] = relationship(back_populates="submission", order_by="SubmissionVersion.id")

@@ -32,11 +32,14 @@ def record(session: Session, user: User | None, action: str, object_type: str, o
 
 
 def area_of_submission(session: Session, submission: Submission) -> int | None:
-    """Where a submission belongs: its household's village; for a record about no household, the
+    """Where a submission belongs: its household's village, or the village a village-level record
+    names; for any other record about no household, the
     smallest area holding all of the submitter's areas, so that exactly those who may read the
     record (their reach covers every area of the submitter's) see its events."""
     if submission.household is not None:
         return submission.household.village_id
+    if submission.village_id is not None:
+        return submission.village_id
     paths = [area.path for area in submission.submitted_by.areas]
     if not paths:
         return None

@@ -69,6 +69,7 @@ class Prepared:
     deprecated_id: str | None
     expected: dict[str, str]  # file name -> field
     household_id: int | None  # the household case_id names, in the caller's areas
+    village_id: int | None  # the village a village-level record names, in the caller's areas
 
 
 def prepare(session: Session, storage: LocalStorage, user: User, xml: bytes, uploads: dict[str, Upload],
@@ -99,11 +100,12 @@ def prepare(session: Session, storage: LocalStorage, user: User, xml: bytes, upl
         raise InvalidInput("The form data has no meta/instanceID.")
     # Refuse a household outside the caller's areas before any of its photos is stored.
     household = _named_household(session, user, root)
+    village = _named_village(session, user, root)
     if _is_new_applicant(form_id, root):
         _applicant_village(session, user, root)
     prepared = Prepared(
         form_pk=form.id, form_id=form_id, form_version_id=form_version.id, structure=structure, root=root, xml=xml,
-        household_id=household.id if household else None,
+        household_id=household.id if household else None, village_id=village.id if village else None,
         xml_sha256=hashlib.sha256(xml).hexdigest(), instance_id=instance_id,
         deprecated_id=find_text(root, "meta/deprecatedID") or None, expected=_expected_files(root, structure),
     )
@@ -153,6 +155,8 @@ def receive(session: Session, storage: LocalStorage, user: User, prepared: Prepa
         submission = previous.submission
         if household is not None:
             submission.household = household  # a correction may name another of the caller's households
+        if prepared.village_id is not None:
+            submission.village_id = prepared.village_id
         previous.is_current = False
         review.resubmitted(session, submission, user)  # a returned visit, corrected, is reviewed again
         session.flush()  # the one-current-version index must see the old version retired first
@@ -160,7 +164,7 @@ def receive(session: Session, storage: LocalStorage, user: User, prepared: Prepa
         if household is None and _is_new_applicant(prepared.form_id, prepared.root):
             household = _new_applicant(session, user, prepared.root)
         submission = Submission(form_pk=prepared.form_pk, instance_id=instance_id, household=household,
-                                submitted_by_id=user.id)
+                                village_id=prepared.village_id, submitted_by_id=user.id)
         session.add(submission)
 
     version = SubmissionVersion(
@@ -213,6 +217,17 @@ def _named_household(session: Session, user: User, root) -> Household | None:
     if household is None or not is_in_reach(user, household.village):
         raise Forbidden(f"Household {case_id} is not in your areas; the form was not accepted.")
     return household
+
+
+def _named_village(session: Session, user: User, root) -> Area | None:
+    """The village a village-level record names (its top-level `village`), in the caller's areas."""
+    code = find_text(root, "village")
+    if not code:
+        return None
+    village = session.scalar(select(Area).where(Area.code == code, Area.level == "village"))
+    if village is None or not is_in_reach(user, village):
+        raise Forbidden(f"Village {code} is not in your areas; the form was not accepted.")
+    return village
 
 
 def _applicant_village(session: Session, user: User, root) -> Area:

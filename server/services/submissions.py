@@ -13,8 +13,9 @@ def visible_to(user: User):
     """A SQL condition on Submission: the caller may read it.
 
     A submission filed under a household is visible where the household is (its village lies in the
-    caller's reach). One with no household (a record not about a single household) is visible to
-    its submitter, and to callers whose reach includes every area of the submitter's: a township
+    caller's reach); a village-level record (publicity, appraisal) where the village it names is.
+    Any other record not about a single household is visible to its submitter, and to callers
+    whose reach includes every area of the submitter's: a township
     supervisor sees what the township's caseworkers send; a caseworker of one village does not see
     what a colleague answering for two villages sends.
     """
@@ -25,6 +26,7 @@ def visible_to(user: User):
         .where(Household.id == Submission.household_id, reach_condition(user))
         .correlate(Submission)
     )
+    village_in_reach = select(Area.id).where(Area.id == Submission.village_id, reach_condition(user)).correlate(Submission)
     submitter_has_areas = (
         select(user_areas.c.area_id).where(user_areas.c.user_id == Submission.submitted_by_id).correlate(Submission)
     )
@@ -36,8 +38,10 @@ def visible_to(user: User):
     )
     return or_(
         and_(Submission.household_id.is_not(None), exists(household_in_reach)),
+        and_(Submission.household_id.is_(None), Submission.village_id.is_not(None), exists(village_in_reach)),
         and_(
             Submission.household_id.is_(None),
+            Submission.village_id.is_(None),
             or_(
                 Submission.submitted_by_id == user.id,
                 and_(exists(submitter_has_areas), not_(exists(submitter_area_outside_reach))),
