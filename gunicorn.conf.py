@@ -1,7 +1,7 @@
 """gunicorn reads this file from the project folder: it starts the check workers beside the server.
 
 Pictures are decoded and the checks run after the answer to the phone (server/services/checking.py),
-by `flask checks work`. gunicorn starts CHECK_WORKERS of them (default 1) once it is ready, starts
+by `flask checks work`. gunicorn starts CHECK_WORKERS of them (default 2) once it is ready, starts
 another when one stops, and stops them when it stops. CHECK_WORKERS=0 leaves them to you (their own
 service; docs/deployment.md).
 """
@@ -28,7 +28,7 @@ def _watch(log) -> None:
 
 
 def when_ready(server) -> None:
-    count = int(os.environ.get("CHECK_WORKERS") or 1)
+    count = int(os.environ.get("CHECK_WORKERS") or 2)
     _workers.extend(_start() for _ in range(count))
     if count:
         server.log.info("started %s check worker(s): %s", count, ", ".join(str(p.pid) for p in _workers))
