@@ -18,14 +18,14 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ..errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
-from ..models import Area, Attachment, Form, Household, Submission, SubmissionVersion, User, utcnow
+from ..models import Area, Attachment, Form, FormVersion, Household, Submission, SubmissionVersion, User, utcnow
 from ..storage import LocalStorage, StagedFile
 from . import media, review
 from .areas import is_in_reach
-from .forms import find_version, structure_of
+from .forms import structure_of
 from .xforms import FormStructure, InstanceInvalid, answers, find_text, leaves, local, parse_instance
 
 log = logging.getLogger(__name__)
@@ -84,10 +84,13 @@ def prepare(session: Session, storage: LocalStorage, user: User, xml: bytes, upl
     form_id, version_string = root.get("id"), root.get("version")
     if not form_id:
         raise InvalidInput("The form data names no form (its root element has no id).")
-    form = session.scalar(select(Form).where(Form.form_id == form_id))
-    if form is None:
+    found = session.execute(
+        select(Form, FormVersion).where(Form.form_id == form_id)
+        .outerjoin(FormVersion, (FormVersion.form_pk == Form.id) & (FormVersion.version == (version_string or "")))
+    ).first()
+    if found is None:
         raise NotFound(f"The server has no form {form_id!r}. Download the forms again.")
-    form_version = find_version(session, form_id, version_string or "")
+    form, form_version = found
     if form_version is None:
         raise NotFound(f"Version {version_string!r} of form {form_id!r} was never published on this server.")
     if user.role not in form.roles:
@@ -213,7 +216,8 @@ def _named_household(session: Session, user: User, root) -> Household | None:
     case_id = find_text(root, "case_id")
     if not case_id:
         return None
-    household = session.scalar(select(Household).where(Household.case_number == case_id))
+    household = session.scalar(select(Household).where(Household.case_number == case_id)
+                               .options(joinedload(Household.village)))
     if household is None or not is_in_reach(user, household.village):
         raise Forbidden(f"Household {case_id} is not in your areas; the form was not accepted.")
     return household
