@@ -24,13 +24,14 @@ from zoneinfo import ZoneInfo
 from geopy.distance import geodesic
 from sqlalchemy import cast, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import BIT
-from sqlalchemy.orm import Session, undefer
+from sqlalchemy.orm import Session
 
 from ..models import Area, Attachment, CountyRules, Flag, Household, Standard, Submission, SubmissionVersion
 from ..models import rules as defaults
 from .media import SIMILAR_PHASH_DISTANCE, phash_distance
 from .forms import structure_of
-from .xforms import HTML_NS, XFORMS_NS, answers, find_text, flat_answers, parse_instance
+from .schedule import household_visits
+from .xforms import HTML_NS, XFORMS_NS, answers, flat_answers, parse_instance
 
 CHECKED_FORMS = ("household_visit", "spot_check")
 # Supervisors read times in the county's local time (phones write EXIF in it too; see media.py).
@@ -538,34 +539,19 @@ def _ordinal(n: int) -> str:
 
 
 def _not_home(session: Session, visit: _Visit) -> list[Flag]:
-    """The household's current household_visit versions in visit order (visit_date, then the
-    order received); count the not-at-home visits in a row that end with this one."""
+    """The household's visits in visit order (schedule.household_visits); count the not-at-home
+    visits in a row that end with this one."""
     if visit.form_id != "household_visit" or visit.outcome != "not_home" or visit.household is None:
         return []
-    rows = session.execute(
-        select(SubmissionVersion, Submission.created_at)
-        .join(Submission, SubmissionVersion.submission_id == Submission.id)
-        .where(Submission.household_id == visit.household.id, Submission.form_pk == visit.version.form_pk,
-               SubmissionVersion.is_current.is_(True))
-        .options(undefer(SubmissionVersion.xml))
-    ).all()
-    visits = []
-    for version, received in rows:
-        root = parse_instance(version.xml)
-        try:
-            on = date.fromisoformat(find_text(root, "visit_date"))
-        except ValueError:
-            on = (version.started_at or received).astimezone(LOCAL_TZ).date()
-        visits.append((on, received, version.submission_id, version, find_text(root, "outcome")))
-    visits.sort(key=lambda v: v[:3])
-    position = next((i for i, v in enumerate(visits) if v[3].id == visit.version.id), None)
+    visits = household_visits(session, visit.household)
+    position = next((i for i, v in enumerate(visits) if v.version.id == visit.version.id), None)
     if position is None:
         return []
     streak = []
-    for on, _, _, _, outcome in reversed(visits[: position + 1]):
-        if outcome != "not_home":
+    for earlier in reversed(visits[: position + 1]):
+        if earlier.outcome != "not_home":
             break
-        streak.append(on)
+        streak.append(earlier.visit_date)
     limit = visit.rules.not_home_limit
     if len(streak) < limit:
         return []
