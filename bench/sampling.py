@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from server.cli import upgrade_database  # noqa: E402
-from server.models import Area, Household, SampleItem, utcnow  # noqa: E402
+from server.models import Household, SampleItem, utcnow  # noqa: E402
 from server.services import sampling, spot_rates  # noqa: E402
 from server.services.areas import create_area  # noqa: E402
 from server.services.users import create_user  # noqa: E402

@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from ..errors import Forbidden
-from ..extensions import begin_write, commit, db
+from ..extensions import begin_write, db
 from ..models import Area, User
 from ..services.audit import events_in_reach
 from .auth import api_user, require_role

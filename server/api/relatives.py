@@ -5,7 +5,6 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy import select
 
-from ..extensions import db
 from ..models import Form, Submission
 from ..services.ingest import visit_answers
 from ..services.submissions import current_versions

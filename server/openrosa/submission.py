@@ -64,8 +64,7 @@ def _check_now(version_id: int, max_pixels: int) -> None:
     """CHECKS_INLINE: decode the pictures and run the checks before answering. The submission is
     already committed, so a failure here is logged and left to `flask checks work`, never a 500."""
     try:
-        while not checking.process(db.session, get_storage(), version_id, max_pixels=max_pixels):
-            pass
+        checking.check(db.session, get_storage(), version_id, max_pixels=max_pixels)
     except Exception:
         log.exception("inline checks of submission version %s failed; `flask checks work` will retry", version_id)
         db.session.rollback()

@@ -115,14 +115,19 @@ def process(session: Session, storage: LocalStorage, version_id: int, *, max_pix
     return True
 
 
+def check(session: Session, storage: LocalStorage, version_id: int, *, max_pixels: int) -> None:
+    """Process the version until no file arrived meanwhile (the worker's and CHECKS_INLINE's way)."""
+    while not process(session, storage, version_id, max_pixels=max_pixels):
+        pass
+
+
 def work_once(session: Session, storage: LocalStorage, *, max_pixels: int) -> bool:
     """Claim and process one version. False when nothing waits."""
     version_id = claim(session)
     if version_id is None:
         return False
     try:
-        while not process(session, storage, version_id, max_pixels=max_pixels):
-            pass
+        check(session, storage, version_id, max_pixels=max_pixels)
     except Exception:
         log.exception("checking submission version %s failed; it will be tried again", version_id)
         session.rollback()
