@@ -9,6 +9,7 @@ import logging
 import math
 from operator import mul
 import re
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -56,20 +57,6 @@ class ImageRefused(ValueError):
 
 
 @dataclass(frozen=True)
-class ImageFacts:
-    format: str  # "JPEG" / "PNG" / "WEBP"
-    mime: str  # "image/jpeg" ...
-    width: int  # as stored, before the EXIF orientation is applied
-    height: int
-    taken_at: datetime | None  # aware, UTC
-    latitude: float | None  # signed decimal degrees, S negative
-    longitude: float | None  # signed decimal degrees, W negative
-    camera: str | None  # "Make Model"
-    phash: str  # 64-bit perceptual hash, 16 hex characters
-    thumbnail: bytes  # JPEG, longest side <= THUMBNAIL_SIZE, orientation applied, no EXIF
-
-
-@dataclass(frozen=True)
 class ImageHeader:
     """What the header says, read without decoding a pixel: enough to refuse a file at receipt."""
 
@@ -77,6 +64,18 @@ class ImageHeader:
     mime: str  # "image/jpeg" ...
     width: int  # as stored, before the EXIF orientation is applied
     height: int
+
+
+@dataclass(frozen=True)
+class ImageFacts(ImageHeader):
+    """The header and what decoding the picture found."""
+
+    taken_at: datetime | None  # aware, UTC
+    latitude: float | None  # signed decimal degrees, S negative
+    longitude: float | None  # signed decimal degrees, W negative
+    camera: str | None  # "Make Model"
+    phash: str  # 64-bit perceptual hash, 16 hex characters
+    thumbnail: bytes  # JPEG, longest side <= THUMBNAIL_SIZE, orientation applied, no EXIF
 
 
 def check_image(path: Path, *, declared_name: str, max_pixels: int = 40_000_000) -> ImageHeader:
@@ -168,10 +167,7 @@ def inspect_image(
         thumbnail = _thumbnail(upright)
 
     return ImageFacts(
-        format=header.format,
-        mime=header.mime,
-        width=width,
-        height=height,
+        **dataclasses.asdict(header),
         taken_at=taken_at,
         latitude=latitude,
         longitude=longitude,
