@@ -31,7 +31,8 @@ def cases_csv(session: Session, user: User) -> bytes:
     """cases.csv for select_one_from_file: the caller's households, those whose latest visit was
     returned first (with what to re-do), then by next visit due; a household due because its
     village redoes its review after a spot check is marked in its label."""
-    latest = latest_household_visits()
+    in_reach = select(Household.id).join(Area, Area.id == Household.village_id).where(reach_condition(user))
+    latest = latest_household_visits(Submission.household_id.in_(in_reach.correlate(None)))  # not the whole database
     returned = aliased(Submission)
     redos = open_redos()
     query = (
