@@ -4,8 +4,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload, undefer
 
-from ..models import Form, Submission
+from ..models import Form, Household, Submission, SubmissionVersion
 from ..services.ingest import visit_answers
 from ..services.submissions import current_versions
 from .auth import require_role
@@ -24,13 +25,12 @@ class RelativeSchema(Schema):
                               metadata={"type": "string", "nullable": True})
     registered_at = fields.DateTime(attribute="received_at")
     registered_by = fields.String(attribute="submitted_by.username")
-    entry = fields.Function(lambda v: {name: _answer(v, name) for name in FIELDS},
+    entry = fields.Function(lambda v: _entry(visit_answers(v)),
                             metadata={"type": "object", "description": "The table-2 entry: beneficiary, official, relation"})
 
 
-def _answer(version, name: str) -> str:
-    answers = visit_answers(version)
-    return answers.get(name, "")
+def _entry(answers: dict) -> dict:
+    return {name: answers.get(name, "") for name in FIELDS}
 
 
 @blp.route("")
@@ -41,4 +41,7 @@ class Relatives(MethodView):
         """Near-relative registrations in the caller's county (county staff only), newest first."""
         user = require_role("county")
         return current_versions(user).where(
-            Submission.form_pk.in_(select(Form.id).where(Form.form_id == "relative_registration")))
+            Submission.form_pk.in_(select(Form.id).where(Form.form_id == "relative_registration"))
+        ).options(undefer(SubmissionVersion.xml), selectinload(SubmissionVersion.form_version),
+                  selectinload(SubmissionVersion.submission).selectinload(Submission.household)
+                  .selectinload(Household.village))
