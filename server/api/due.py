@@ -14,7 +14,7 @@ from ..errors import NotFound
 from ..extensions import commit, db
 from ..models import CATEGORIES, WORK_CAPACITIES
 from ..services import schedule
-from ..services.areas import area_by_code, reach_condition
+from ..services.areas import area_by_code, is_in_reach, reach_condition
 from .auth import api_user, require_role
 from .cases import CaseSummarySchema
 from .pagination import SqlPage
@@ -122,7 +122,7 @@ def county_in_reach(code: str, *, to_change: bool = False):
         county = None
     if county is not None and county.level == "county" and user.role != "admin":
         mine = [a.path for a in user.areas]
-        covers = any(county.path.startswith(path) for path in mine)
+        covers = is_in_reach(user, county)
         if not covers and (to_change or not any(path.startswith(county.path) for path in mine)):
             county = None
     if county is None or county.level != "county":

@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session, selectinload, undefer
 from ..errors import InvalidInput
 from ..models import (CATEGORIES, WORK_CAPACITIES, Area, Form, Household, Submission, SubmissionVersion,
                       VillageRedo, VisitFrequencyRules)
-from .forms import structure_of
-from .xforms import answers, flat_answers, parse_instance
+from .ingest import visit_answers
+from .xforms import flat_answers
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ def household_visits(session: Session, household: Household) -> list[Visit]:
     ).all()
     visits = []
     for version, received in rows:
-        flat = flat_answers(answers(parse_instance(version.xml), structure_of(version.form_version).repeats))
+        flat = flat_answers(visit_answers(version))
         try:
             on = date.fromisoformat(flat.get("visit_date") or "")
         except ValueError:
