@@ -20,11 +20,6 @@ URL_PREFIX = "/api/v1/campaigns"
 blp = Blueprint("spotchecks", __name__, description="Spot-check results: each re-visit compared with the original")
 
 
-def _username(user_id: int | None) -> str | None:
-    user = db.session.get(User, user_id) if user_id is not None else None
-    return user.username if user is not None else None
-
-
 class SampleItemSchema(Schema):
     id = fields.Integer()
     campaign_id = fields.Integer()
@@ -33,8 +28,9 @@ class SampleItemSchema(Schema):
     village_code = fields.String(attribute="household.village.code")
     village = fields.String(attribute="household.village.name")
     checker = fields.String(attribute="checker.username", allow_none=True)
-    original_investigator = fields.Function(lambda item: _username(item.original_investigator_id),
-                                            metadata={"type": "string", "nullable": True})
+    original_investigator = fields.Function(
+        lambda item: item.original_investigator.username if item.original_investigator else None,
+        metadata={"type": "string", "nullable": True})
     original_submission_id = fields.Integer(allow_none=True, metadata={
         "description": "The original home visit (GET /api/v1/submissions/{id}); null when none was on record"})
     check_submission_id = fields.Integer(allow_none=True, metadata={
@@ -86,7 +82,8 @@ class SampleItems(MethodView):
             select(SampleItem).join(Household, Household.id == SampleItem.household_id)
             .join(Area, Area.id == Household.village_id)  # where the household is now, as for its visits
             .where(SampleItem.campaign_id == campaign.id, reach_condition(user))
-            .options(selectinload(SampleItem.household).selectinload(Household.village), selectinload(SampleItem.checker))
+            .options(selectinload(SampleItem.household).selectinload(Household.village), selectinload(SampleItem.checker),
+                     selectinload(SampleItem.original_investigator))
             .order_by(Area.code, Household.case_number)
         )
         if query.get("result") == "unchecked":

@@ -76,3 +76,4 @@ class SampleItem(Base):
     campaign: Mapped[Campaign] = relationship(back_populates="items")
     household: Mapped[Household] = relationship()
     checker: Mapped[User | None] = relationship(foreign_keys=[checker_id])
+    original_investigator: Mapped[User | None] = relationship(foreign_keys=[original_investigator_id])

@@ -154,9 +154,11 @@ def assign(session: Session, campaign: Campaign, checkers: list[User]) -> int:
         select(SampleItem).where(SampleItem.campaign_id == campaign.id, SampleItem.checker_id.is_(None))
         .order_by(SampleItem.village_id, SampleItem.id)
     ).all()
+    villages = {area.id: area for area in session.scalars(
+        select(Area).where(Area.id.in_({item.village_id for item in items})))}  # one query, not one per village
     assigned, turn = 0, 0
     for item in items:
-        village = session.get(Area, item.village_id)
+        village = villages[item.village_id]
         for offset in range(len(checkers)):
             checker = checkers[(turn + offset) % len(checkers)]
             if checker.id != item.original_investigator_id and is_in_reach(checker, village):

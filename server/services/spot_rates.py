@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from sqlalchemy import case, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from ..errors import Conflict, Forbidden, InvalidInput
 from ..models import Area, Campaign, Household, SampleItem, User, VillageRedo, utcnow
@@ -248,4 +248,6 @@ def redos_in_reach(user: User, *, campaign_id: int | None = None, is_open: bool 
         query = query.where(VillageRedo.campaign_id == campaign_id)
     if is_open is not None:
         query = query.where(VillageRedo.withdrawn_at.is_(None) if is_open else VillageRedo.withdrawn_at.is_not(None))
-    return query.order_by(VillageRedo.flagged_at.desc(), VillageRedo.id.desc())
+    return query.order_by(VillageRedo.flagged_at.desc(), VillageRedo.id.desc()).options(
+        selectinload(VillageRedo.campaign), selectinload(VillageRedo.village).selectinload(Area.parent),
+        selectinload(VillageRedo.withdrawn_by))
