@@ -7,12 +7,11 @@ from functools import wraps
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import Conflict
 from ..extensions import commit, db
-from ..models import CASE_STATUSES, LEVELS, STATUS_REASONS, ApprovalRound, Household, StatusChange, SubmissionVersion
+from ..models import CASE_STATUSES, LEVELS, STATUS_REASONS, Household, SubmissionVersion
 from ..services import approvals, audit
 from ..services.cases import case_in_reach, cases_in_reach
 from ..services.idnumbers import mask_id_number
@@ -136,11 +135,6 @@ class StatusChangeSchema(Schema):
     at = fields.DateTime(dump_only=True)
 
 
-def _approvals_of(household: Household) -> list[ApprovalRound]:
-    return list(db.session.scalars(select(ApprovalRound).where(ApprovalRound.household_id == household.id)
-                                   .order_by(ApprovalRound.id)))
-
-
 def _conflict_on_race(function):
     """Two people recording the same level at once: the database keeps one, the other gets 409."""
     @wraps(function)
@@ -160,7 +154,7 @@ class Approvals(MethodView):
     @blp.response(200, ApprovalSchema(many=True))
     def get(self, case_number):
         """The household's approvals (table 3), each with its levels in order."""
-        return _approvals_of(case_in_reach(db.session, api_user(), case_number))
+        return approvals.rounds_of(db.session, case_in_reach(db.session, api_user(), case_number))
 
     @blp.arguments(ApprovalSchema)
     @blp.response(201, ApprovalSchema)
@@ -187,9 +181,7 @@ class CaseStatus(MethodView):
     @blp.response(200, StatusChangeSchema(many=True))
     def get(self, case_number):
         """Every status change of the household, with its reason."""
-        household = case_in_reach(db.session, api_user(), case_number)
-        return db.session.scalars(select(StatusChange).where(StatusChange.household_id == household.id)
-                                  .order_by(StatusChange.id)).all()
+        return approvals.status_changes_of(db.session, case_in_reach(db.session, api_user(), case_number))
 
     @blp.arguments(StatusChangeSchema)
     @blp.response(201, StatusChangeSchema)

@@ -3,7 +3,7 @@ status changes with reasons. Each level is recorded with who, when and the opini
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..models import LEVELS, STATUS_REASONS, ApprovalRound, Household, LevelOpinion, StatusChange, Submission, User
@@ -120,3 +120,17 @@ def _set_status(session: Session, user: User, household: Household, to_status: s
                  from_status=change.from_status, to_status=to_status, reason=reason, status_change_id=change.id)
     recompute_due(session, household)  # status and category decide when the next visit falls
     return change
+
+
+def rounds_of(session: Session, household: Household) -> list[ApprovalRound]:
+    """The household's approvals (table 3), oldest first, each with its levels and who recorded them."""
+    return list(session.scalars(
+        select(ApprovalRound).where(ApprovalRound.household_id == household.id)
+        .options(selectinload(ApprovalRound.levels).selectinload(LevelOpinion.by)).order_by(ApprovalRound.id)
+    ))
+
+
+def status_changes_of(session: Session, household: Household) -> list[StatusChange]:
+    """Every status change of the household, oldest first."""
+    return list(session.scalars(select(StatusChange).where(StatusChange.household_id == household.id)
+                                .options(selectinload(StatusChange.by)).order_by(StatusChange.id)))

@@ -4,11 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from ..models import ApprovalRound, Flag, Household, LevelOpinion, StatusChange, Submission, SubmissionVersion, User
+from ..models import ApprovalRound, Flag, Household, StatusChange, Submission, SubmissionVersion, User
 from . import eligibility
+from .approvals import rounds_of, status_changes_of
 from .ingest import visit_answers
 from .submissions import current_versions
 
@@ -61,13 +61,8 @@ def build(session: Session, user: User, household: Household) -> CaseFile:
     for version in versions:
         newest.setdefault(version.submission.form.form_id, version)
     latest_visit = newest.get("household_visit")
-    approvals = list(session.scalars(
-        select(ApprovalRound).where(ApprovalRound.household_id == household.id)
-        .options(selectinload(ApprovalRound.levels).selectinload(LevelOpinion.by)).order_by(ApprovalRound.id)
-    ))
-    status_changes = list(session.scalars(
-        select(StatusChange).where(StatusChange.household_id == household.id).order_by(StatusChange.id)
-    ))
+    approvals = rounds_of(session, household)
+    status_changes = status_changes_of(session, household)
     return CaseFile(
         household=household,
         latest_visit=latest_visit,
