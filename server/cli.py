@@ -202,12 +202,14 @@ def households_recompute_due(county_code):
     if county_code:
         area_by_code(db.session, county_code)  # an unknown code is an error, not "0 households"
     ids = schedule.households_to_recompute(db.session, county_code)
-    changed = 0
+    changed, on, facts = 0, schedule.today(), {}
     with click.progressbar(ids, label="recomputing due dates", file=sys.stderr) as bar:
         for household_id in bar:
             household = db.session.get(Household, household_id)
             before = household.next_visit_due
-            if schedule.recompute_due(db.session, household) != before:
+            if household.village_id not in facts:  # read once per village
+                facts[household.village_id] = schedule.village_facts(db.session, household.village, on)
+            if schedule.recompute_due(db.session, household, on=on, facts=facts[household.village_id]) != before:
                 changed += 1
     commit()
     click.echo(f"{len(ids)} household(s) recomputed; {changed} due date(s) changed")

@@ -249,7 +249,19 @@ def is_due_for_redo(next_visit_due: date | None, redo_on: date | None) -> bool:
     return redo_on is not None and next_visit_due is not None and next_visit_due <= redo_on
 
 
-def recompute_due(session: Session, household: Household, *, on: date | None = None) -> date | None:
+class VillageFacts(NamedTuple):
+    """What every household of a village shares for its due date: read once for a whole village."""
+
+    rules: VisitFrequencyRules  # the county's rules in force
+    redo_on: date | None  # the day an open redo order makes the village due, if any
+
+
+def village_facts(session: Session, village: Area, on: date) -> VillageFacts:
+    return VillageFacts(rules_for(session, county_id_of(village), on), redo_due_on(session, village.id))
+
+
+def recompute_due(session: Session, household: Household, *, on: date | None = None,
+                  facts: VillageFacts | None = None) -> date | None:
     """Set household.next_visit_due from its visits (flushed, never committed) and return it.
 
     From the latest completed visit by its rule; a later visit that found nobody at home (or was
@@ -258,13 +270,14 @@ def recompute_due(session: Session, household: Household, *, on: date | None = N
     many errors) makes it due on the order's day unless it was visited on or after that day; then
     only attempts since the order put it off. Without any completed visit: an applicant is due since its
     application came in; another household keeps the roster's date, or none (never visited: the
-    top of the due list). Removed: never due."""
+    top of the due list). Removed: never due. `facts`: the village's, when recomputing many of its
+    households (read here otherwise)."""
     on = on or today()
     if household.status not in DUE_STATUSES:
         household.next_visit_due = None
         session.flush()
         return None
-    rules = rules_for(session, county_id_of(household.village), on)
+    rules, redo_on = facts or village_facts(session, household.village, on)
     visits = household_visits(session, household)
     done = _latest_done(visits)
     if done is not None:
@@ -276,7 +289,6 @@ def recompute_due(session: Session, household: Household, *, on: date | None = N
     else:
         due = household.next_visit_due  # the roster's date, or None: never visited
     attempts = visits[visits.index(done) + 1:] if done is not None else visits  # none of them done
-    redo_on = redo_due_on(session, household.village_id)
     if redo_on is not None and (done is None or done.visit_date < redo_on):
         due = redo_on if due is None else min(due, redo_on)
         attempts = [a for a in attempts if a.visit_date >= redo_on]  # only a redo attempt puts it off

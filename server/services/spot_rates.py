@@ -171,8 +171,10 @@ def _recompute_village(session: Session, village_id: int, *affected) -> None:
     the flag is set or withdrawn."""
     households = session.scalars(select(Household).where(
         Household.village_id == village_id, Household.status.in_(schedule.DUE_STATUSES), *affected))
+    on = schedule.today()
+    facts = schedule.village_facts(session, session.get(Area, village_id), on)
     for household in households:
-        schedule.recompute_due(session, household)
+        schedule.recompute_due(session, household, on=on, facts=facts)
 
 
 def evaluate_village(session: Session, campaign: Campaign, village_id: int) -> VillageRedo | None:
