@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 from ..models import AssistanceRules, Household, Standard
 from ..models import rules as defaults
 from .checks import standard_in_force
+from .schedule import county_id_of
 from .xforms import flat_answers
 
 SUPPLEMENT_AGE = 80
@@ -252,7 +253,7 @@ def compute(session: Session, household: Household, answers: dict, on: date, *,
     """
     answers = flat_answers(answers or {})
     residence = residence or household.residence
-    county_id = int(household.village.path.strip("/").split("/")[0])
+    county_id = county_id_of(household.village)
     rules = rules_in_force(session, county_id, on)
     rows = [m for m in answers.get("members") or [] if isinstance(m, dict)]
     # 三无 needs no supporter: nobody in the household able to work (maintenance from relatives

@@ -333,10 +333,7 @@ def compare_item(session: Session, item: SampleItem, version: SubmissionVersion)
         item.result, item.checked_at = None, None
         session.flush()
         return
-    original_version = None
-    if item.original_submission_id is not None:
-        original_version = session.scalar(select(SubmissionVersion).where(
-            SubmissionVersion.submission_id == item.original_submission_id, SubmissionVersion.is_current.is_(True)))
+    original_version = _current_version(session, item.original_submission_id)
     rules = comparison_rules(session, item.campaign.county_id)
     labels = _choice_labels(version.form_version.md5, version.form_version.xml, "red_flags")
     items = compare(original_facts(session, household, original_version), check_facts(session, household, version),
@@ -419,16 +416,18 @@ def _photo(version: SubmissionVersion | None, sight: str) -> Attachment | None:
     return next((a for a in version.attachments if a.field.rsplit("/", 1)[-1] == field_name), None)
 
 
+def _current_version(session: Session, submission_id: int | None) -> SubmissionVersion | None:
+    if submission_id is None:
+        return None
+    return session.scalar(select(SubmissionVersion).where(SubmissionVersion.submission_id == submission_id,
+                                                          SubmissionVersion.is_current.is_(True)))
+
+
 def side_by_side(session: Session, item: SampleItem) -> list[dict]:
     """The stored comparison with labels, and for each sight the original's and the check's photo
     (their current versions' attachments; None where no photo was taken)."""
-    def current(submission_id: int | None) -> SubmissionVersion | None:
-        if submission_id is None:
-            return None
-        return session.scalar(select(SubmissionVersion).where(SubmissionVersion.submission_id == submission_id,
-                                                              SubmissionVersion.is_current.is_(True)))
-
-    original, check = current(item.original_submission_id), current(item.check_submission_id)
+    original = _current_version(session, item.original_submission_id)
+    check = _current_version(session, item.check_submission_id)
     rows = []
     for entry in item.comparison or []:
         zh, en = LABELS.get(entry["item"], ("入户结果", "Outcome of the re-visit"))
