@@ -44,7 +44,6 @@ class Campaign(Base):
 
     county: Mapped[Area] = relationship()
     created_by: Mapped[User] = relationship()
-    items: Mapped[list[SampleItem]] = relationship(back_populates="campaign", order_by="SampleItem.id")
 
 
 class SampleItem(Base):
@@ -73,7 +72,7 @@ class SampleItem(Base):
     # Item by item: [{"item", "original", "check", "agrees", "error", "reason"}, ...]
     comparison: Mapped[list | None] = mapped_column(JSON)
 
-    campaign: Mapped[Campaign] = relationship(back_populates="items")
+    campaign: Mapped[Campaign] = relationship()
     household: Mapped[Household] = relationship()
     checker: Mapped[User | None] = relationship(foreign_keys=[checker_id])
     original_investigator: Mapped[User | None] = relationship(foreign_keys=[original_investigator_id])

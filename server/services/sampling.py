@@ -177,7 +177,7 @@ def assignments_csv(session: Session, user: User) -> bytes:
 
     query = (
         select(Household.case_number, Household.head_name, Area.name, Household.address, Household.status,
-               Household.category, Household.latitude, Household.longitude, Campaign.name)
+               Household.category, Household.latitude, Household.longitude)
         .join(SampleItem, SampleItem.household_id == Household.id)
         .join(Campaign, Campaign.id == SampleItem.campaign_id)
         .join(Area, Area.id == Household.village_id)
@@ -185,7 +185,7 @@ def assignments_csv(session: Session, user: User) -> bytes:
         .order_by(Area.code, Household.case_number)
     )
     rows = {}
-    for number, head, village, address, status, category, lat, lon, campaign_name in session.execute(query):
+    for number, head, village, address, status, category, lat, lon in session.execute(query):
         rows.setdefault(number, (
             number, f"【抽查】{head} · {village} · {number}", village, address, status, category or "", "",
             "" if lat is None else f"{lat:.6f}", "" if lon is None else f"{lon:.6f}", ""))

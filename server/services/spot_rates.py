@@ -216,7 +216,7 @@ def result_recorded(session: Session, item: SampleItem) -> VillageRedo | None:
     village's redo flag (flushed, never committed). Returns the village's open flag, if any."""
     if item.result is None:
         return None
-    return evaluate_village(session, session.get(Campaign, item.campaign_id), item.village_id)
+    return evaluate_village(session, item.campaign, item.village_id)
 
 
 def withdraw(session: Session, user: User, redo: VillageRedo, reason: str) -> VillageRedo:
