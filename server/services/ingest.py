@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, joinedload
 
 from ..errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
@@ -31,6 +31,9 @@ from .xforms import FormStructure, InstanceInvalid, answers, find_text, leaves, 
 log = logging.getLogger(__name__)
 
 SAFE_FILENAME = re.compile(r"^[^/\\\x00]{1,255}$")
+# What an attachment row knows of its file; a correction's files not sent again carry these over.
+FILE_FACTS = ("sha256", "size", "content_type", "received_at", "width", "height", "taken_at", "exif_latitude",
+              "exif_longitude", "camera", "phash", "thumbnail_sha256", "inspected_at", "picture_problem")
 
 
 class AttachmentRefused(DomainError):
@@ -127,7 +130,7 @@ def prepare(session: Session, storage: LocalStorage, user: User, xml: bytes, upl
 
 def receive(session: Session, storage: LocalStorage, user: User, prepared: Prepared, uploads: dict[str, Upload],
             *, max_pixels: int) -> Received:
-    """The write phase: decide, add the rows, run the checks. Retried whole on a lost race."""
+    """The write phase: decide and add the rows. Retried whole on a lost race."""
     instance_id, structure = prepared.instance_id, prepared.structure
     existing = session.scalar(
         select(SubmissionVersion)
@@ -178,19 +181,24 @@ def receive(session: Session, storage: LocalStorage, user: User, prepared: Prepa
     _read_visit_facts(version, prepared.root)
     session.add(version)
     carried = {a.filename: a for a in previous.attachments if a.sha256} if previous else {}
+    rows = []
     for filename, field in prepared.expected.items():
-        attachment = Attachment(version=version, filename=filename, field=field)
-        session.add(attachment)
+        row = {"filename": filename, "field": field, **dict.fromkeys(FILE_FACTS)}
         if filename in uploads:
-            _store(storage, attachment, uploads[filename], structure, max_pixels)
+            row.update(_stored_facts(storage, uploads[filename], field in structure.image_fields, max_pixels))
         elif filename in carried:
-            _copy_facts(carried[filename], attachment)
-    version.is_complete = all(a.sha256 for a in version.attachments)
+            row.update({column: getattr(carried[filename], column) for column in FILE_FACTS})
+        rows.append(row)
+    version.is_complete = all(row["sha256"] for row in rows)
     household = submission.household
     if household is not None and household.latitude is None and version.latitude is not None:
         household.latitude, household.longitude = version.latitude, version.longitude
     session.flush()
-    missing = [a.filename for a in version.attachments if not a.sha256]
+    if rows:
+        # One executemany for the version's files (the ORM would send them as one long INSERT whose
+        # parameters the PostgreSQL driver re-parses on every submission).
+        session.execute(insert(Attachment.__table__), [{"version_id": version.id, **row} for row in rows])
+    missing = [row["filename"] for row in rows if not row["sha256"]]
     if missing:
         return Received(201, f"Received; still waiting for {len(missing)} file(s): {', '.join(missing)}. Send again.", version)
     return Received(201, "Received; thank you.", version)
@@ -293,20 +301,13 @@ def _prepare_upload(storage: LocalStorage, upload: Upload, is_image: bool, max_p
         upload.stored = True
 
 
-def _store(storage: LocalStorage, attachment: Attachment, upload: Upload, structure: FormStructure, max_pixels: int) -> None:
-    _prepare_upload(storage, upload, attachment.field in structure.image_fields, max_pixels)
-    attachment.sha256 = upload.staged.sha256
-    attachment.size = upload.staged.size
-    attachment.received_at = utcnow()
-    attachment.content_type = upload.header.mime if upload.header else _content_type(upload.filename)
-    if upload.header:
-        attachment.width, attachment.height = upload.header.width, upload.header.height
-
-
-def _copy_facts(source: Attachment, target: Attachment) -> None:
-    for column in ("sha256", "size", "content_type", "received_at", "width", "height", "taken_at", "exif_latitude",
-                   "exif_longitude", "camera", "phash", "thumbnail_sha256", "inspected_at", "picture_problem"):
-        setattr(target, column, getattr(source, column))
+def _stored_facts(storage: LocalStorage, upload: Upload, is_image: bool, max_pixels: int) -> dict:
+    """Store an upload (if not yet) and return what an attachment row records of it at receipt."""
+    _prepare_upload(storage, upload, is_image, max_pixels)
+    header = upload.header
+    return {"sha256": upload.staged.sha256, "size": upload.staged.size, "received_at": utcnow(),
+            "content_type": header.mime if header else _content_type(upload.filename),
+            "width": header.width if header else None, "height": header.height if header else None}
 
 
 def _content_type(filename: str) -> str:
@@ -324,7 +325,9 @@ def _complete(session: Session, storage: LocalStorage, version: SubmissionVersio
         if upload is None:
             continue
         if attachment.sha256 is None:
-            _store(storage, attachment, upload, structure, max_pixels)
+            facts = _stored_facts(storage, upload, attachment.field in structure.image_fields, max_pixels)
+            for column, value in facts.items():
+                setattr(attachment, column, value)
             added += 1
         elif attachment.sha256 != upload.staged.sha256:
             log.warning("refused different bytes for %s of submission %s (kept %s, got %s)",
