@@ -1,0 +1,55 @@
+"""The engine's connection handling: a connection the database closed is replaced, not used."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from server import extensions
+from server.extensions import make_engine
+
+
+@pytest.fixture
+def pg_engine(database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("connection pinging applies to PostgreSQL (SQLite has no server to restart)")
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def _backend_pid(engine) -> int:
+    with engine.connect() as connection:
+        return connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+
+
+def _terminate(database_url: str, pid: int) -> None:
+    other = make_engine(database_url)
+    with other.begin() as connection:
+        connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    other.dispose()
+
+
+def test_a_connection_closed_by_the_database_while_idle_is_replaced(pg_engine, database_url, monkeypatch):
+    with pg_engine.connect() as one, pg_engine.connect() as two:  # two pooled connections
+        pids = {one.execute(text("SELECT pg_backend_pid()")).scalar_one(),
+                two.execute(text("SELECT pg_backend_pid()")).scalar_one()}
+    for pid in pids:
+        _terminate(database_url, pid)  # as a database restart does to every pooled connection
+    monkeypatch.setattr(extensions, "PING_AFTER_IDLE_SECONDS", 0.0)  # they have sat idle long enough
+
+    with pg_engine.connect() as one, pg_engine.connect() as two:  # no error: both were replaced
+        assert not pids & {one.execute(text("SELECT pg_backend_pid()")).scalar_one(),
+                           two.execute(text("SELECT pg_backend_pid()")).scalar_one()}
+
+
+def test_a_connection_used_a_moment_ago_is_not_pinged_again(pg_engine, monkeypatch):
+    pings = []
+    real_ping = pg_engine.dialect.do_ping
+    monkeypatch.setattr(pg_engine.dialect, "do_ping", lambda connection: pings.append(1) or real_ping(connection))
+    for _ in range(3):  # a request's three checkouts: sign-in, read, write
+        _backend_pid(pg_engine)
+    assert pings == []
+
+    monkeypatch.setattr(extensions, "PING_AFTER_IDLE_SECONDS", 0.0)  # after a pause, it is
+    _backend_pid(pg_engine)
+    assert pings == [1]
