@@ -52,6 +52,7 @@ def submission_post():
             # A concurrent identical submission won the unique constraint, or SQLite was busy:
             # start again from what is now committed.
             db.session.rollback()
+            prepared.seen = True
             if attempt == ATTEMPTS - 1 or (isinstance(error, OperationalError) and "locked" not in str(error)):
                 raise
     if current_app.config["CHECKS_INLINE"] and received.status == 201:

@@ -71,8 +71,9 @@ class Prepared:
     instance_id: str
     deprecated_id: str | None
     expected: dict[str, str]  # file name -> field
-    household_id: int | None  # the household case_id names, in the caller's areas
+    household: Household | None  # the household case_id names, in the caller's areas
     village_id: int | None  # the village a village-level record names, in the caller's areas
+    seen: bool  # a version with this instanceID was on the server (or a concurrent post may have stored one)
 
 
 def prepare(session: Session, storage: LocalStorage, user: User, xml: bytes, uploads: dict[str, Upload],
@@ -111,16 +112,17 @@ def prepare(session: Session, storage: LocalStorage, user: User, xml: bytes, upl
         _applicant_village(session, user, root)
     prepared = Prepared(
         form_pk=form.id, form_id=form_id, form_version_id=form_version.id, structure=structure, root=root, xml=xml,
-        household_id=household.id if household else None, village_id=village.id if village else None,
+        household=household, village_id=village.id if village else None, seen=False,
         xml_sha256=hashlib.sha256(xml).hexdigest(), instance_id=instance_id,
         deprecated_id=find_text(root, "meta/deprecatedID") or None, expected=_expected_files(root, structure),
     )
-    already = set(session.scalars(
-        select(Attachment.sha256)
-        .join(SubmissionVersion, SubmissionVersion.id == Attachment.version_id)
-        .where(SubmissionVersion.form_pk == form.id, SubmissionVersion.instance_id == instance_id,
-               Attachment.sha256.is_not(None))
-    ))
+    stored = session.execute(
+        select(SubmissionVersion.id, Attachment.sha256)
+        .outerjoin(Attachment, Attachment.version_id == SubmissionVersion.id)
+        .where(SubmissionVersion.form_pk == form.id, SubmissionVersion.instance_id == instance_id)
+    ).all()
+    prepared.seen = bool(stored)
+    already = {sha256 for _, sha256 in stored if sha256}
     for filename, field in prepared.expected.items():
         upload = uploads.get(filename)
         if upload is not None and upload.staged.sha256 not in already:  # a re-send's files are not redone
@@ -130,12 +132,14 @@ def prepare(session: Session, storage: LocalStorage, user: User, xml: bytes, upl
 
 def receive(session: Session, storage: LocalStorage, user: User, prepared: Prepared, uploads: dict[str, Upload],
             *, max_pixels: int) -> Received:
-    """The write phase: decide and add the rows. Retried whole on a lost race."""
+    """The write phase: decide and add the rows. Retried whole on a lost race (with prepared.seen set)."""
     instance_id, structure = prepared.instance_id, prepared.structure
-    existing = session.scalar(
-        select(SubmissionVersion)
-        .where(SubmissionVersion.form_pk == prepared.form_pk, SubmissionVersion.instance_id == instance_id)
-    )
+    existing = None
+    if prepared.seen:  # otherwise a new version is inserted, and the unique index catches a race
+        existing = session.scalar(
+            select(SubmissionVersion)
+            .where(SubmissionVersion.form_pk == prepared.form_pk, SubmissionVersion.instance_id == instance_id)
+        )
     if existing is not None:
         if existing.xml_sha256 != prepared.xml_sha256:
             raise Conflict(
@@ -147,7 +151,7 @@ def receive(session: Session, storage: LocalStorage, user: User, prepared: Prepa
             return Received(201, f"Received {added} more file(s); thank you.", existing)
         return Received(202, "Already received; nothing new.", existing)
 
-    household = session.get(Household, prepared.household_id) if prepared.household_id else None
+    household = prepared.household
     previous = None
     if prepared.deprecated_id:
         previous = session.scalar(

@@ -6,7 +6,7 @@ import re
 import secrets
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..errors import InvalidInput, NotFound
@@ -94,11 +94,12 @@ def _user_holding(session: Session, token_model, token: str) -> User | None:
     """The active user whose live token (phone or script) this is."""
     if not token or len(token) > 128:
         return None
-    return session.scalar(
+    return session.execute(
         select(User)
         .join(token_model, token_model.user_id == User.id)
         .where(token_model.token_hash == _token_hash(token), token_model.revoked_at.is_(None), User.is_active)
-    )
+        .options(joinedload(User.areas))  # every phone and script request asks what the user may reach
+    ).unique().scalars().first()
 
 
 def user_for_token(session: Session, token: str) -> User | None:
