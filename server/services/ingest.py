@@ -54,7 +54,6 @@ class Upload:
     filename: str
     staged: StagedFile
     header: media.ImageHeader | None = None
-    stored: bool = False
 
 
 @dataclass
@@ -123,10 +122,11 @@ def prepare(session: Session, storage: LocalStorage, user: User, xml: bytes, upl
     ).all()
     prepared.seen = bool(stored)
     already = {sha256 for _, sha256 in stored if sha256}
-    for filename, field in prepared.expected.items():
-        upload = uploads.get(filename)
-        if upload is not None and upload.staged.sha256 not in already:  # a re-send's files are not redone
-            _prepare_upload(storage, upload, field in structure.image_fields, max_pixels)
+    fresh = [(uploads[filename], field) for filename, field in prepared.expected.items()
+             if filename in uploads and uploads[filename].staged.sha256 not in already]  # a re-send's are not redone
+    for upload, field in fresh:
+        _check_picture(upload, field in structure.image_fields, max_pixels)
+    storage.commit_all([upload.staged for upload, _ in fresh])
     return prepared
 
 
@@ -293,21 +293,19 @@ def _instant(value: str) -> datetime | None:
     return moment if moment.tzinfo else None
 
 
-def _prepare_upload(storage: LocalStorage, upload: Upload, is_image: bool, max_pixels: int) -> None:
-    """Check a picture's header, then move the file into storage; done once per upload."""
+def _check_picture(upload: Upload, is_image: bool, max_pixels: int) -> None:
+    """Check a picture's header, once per upload (kept across the write phase's retries)."""
     if is_image and upload.header is None:
         try:
             upload.header = media.check_image(upload.staged.path, declared_name=upload.filename, max_pixels=max_pixels)
         except media.ImageRefused as error:
             raise AttachmentRefused(f"The photo {upload.filename} was refused: {error}") from None
-    if not upload.stored:
-        storage.commit(upload.staged)
-        upload.stored = True
 
 
 def _stored_facts(storage: LocalStorage, upload: Upload, is_image: bool, max_pixels: int) -> dict:
-    """Store an upload (if not yet) and return what an attachment row records of it at receipt."""
-    _prepare_upload(storage, upload, is_image, max_pixels)
+    """Store an upload (if the read phase did not) and return what an attachment row records of it."""
+    _check_picture(upload, is_image, max_pixels)
+    storage.commit(upload.staged)
     header = upload.header
     return {"sha256": upload.staged.sha256, "size": upload.staged.size, "received_at": utcnow(),
             "content_type": header.mime if header else _content_type(upload.filename),

@@ -82,27 +82,39 @@ class LocalStorage:
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
     def commit(self, staged: StagedFile, *, durable: bool = True) -> str:
-        """Move the staged bytes into place under their hash; identical bytes already stored are kept.
-
-        durable=True (evidence) fsyncs the file and its folder before returning; files that can be
-        made again from the evidence (thumbnails) skip the fsyncs.
-        """
-        if staged.committed:
-            return staged.sha256
-        staged.flush()
-        if durable:
-            os.fsync(staged._file.fileno())
-        staged.close()
-        target = self.path_of(staged.sha256)
-        if target.exists():
-            staged.path.unlink(missing_ok=True)
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staged.path, target)
-            if durable:
-                _fsync_directory(target.parent)
-        staged.committed = True
+        """Move one staged file into place under its hash (see commit_all); returns the hash."""
+        self.commit_all([staged], durable=durable)
         return staged.sha256
+
+    def commit_all(self, files: list[StagedFile], *, durable: bool = True) -> None:
+        """Move staged files into place under their hashes; identical bytes already stored are kept.
+
+        durable=True (evidence): each file's bytes are fsynced before it takes its name, and each
+        folder that gained a name is fsynced before returning. A submission's files go through each
+        step together, so the folders' fsyncs after the first find their entries already on disk
+        (the filesystem's journal commits once for the lot instead of once per file). Files that
+        can be made again from the evidence (thumbnails) skip the fsyncs.
+        """
+        pending = [staged for staged in files if not staged.committed]
+        for staged in pending:
+            staged.flush()
+            if durable:
+                os.fsync(staged._file.fileno())
+            staged.close()
+        folders = set()
+        for staged in pending:
+            target = self.path_of(staged.sha256)
+            if target.exists():
+                staged.path.unlink(missing_ok=True)
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(staged.path, target)
+                folders.add(target.parent)
+        if durable:
+            for folder in folders:
+                _fsync_directory(folder)
+        for staged in pending:
+            staged.committed = True
 
     def exists(self, sha256: str) -> bool:
         return self.path_of(sha256).exists()

@@ -1,0 +1,70 @@
+"""Local storage: content-addressed, and durable in the right order (bytes, then names, then folders)."""
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from server.storage import local
+from server.storage.local import LocalStorage
+
+
+@pytest.fixture
+def storage(tmp_path):
+    return LocalStorage(tmp_path / "media")
+
+
+@pytest.fixture
+def events(monkeypatch):
+    """What reached the disk, in order: ("fsync file" | "fsync folder", path) and ("rename", target)."""
+    seen = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(descriptor):
+        path = os.readlink(f"/proc/self/fd/{descriptor}")
+        kind = "fsync folder" if stat.S_ISDIR(os.fstat(descriptor).st_mode) else "fsync file"
+        seen.append((kind, path))
+        real_fsync(descriptor)
+
+    def replace(source, target):
+        seen.append(("rename", str(target)))
+        real_replace(source, target)
+
+    monkeypatch.setattr(local.os, "fsync", fsync)
+    monkeypatch.setattr(local.os, "replace", replace)
+    return seen
+
+
+def test_a_submissions_files_are_fsynced_then_named_then_their_folders_fsynced(storage, events):
+    staged = [storage.stage_bytes(body) for body in (b"photo one", b"photo two", b"signature")]
+
+    storage.commit_all(staged)
+
+    kinds = [kind for kind, _ in events]
+    assert kinds == ["fsync file"] * 3 + ["rename"] * 3 + ["fsync folder"] * 3
+    renamed = {path for kind, path in events if kind == "rename"}
+    assert {path for kind, path in events if kind == "fsync folder"} == {os.path.dirname(p) for p in renamed}
+    for file in staged:
+        assert file.committed and not file.path.exists()
+        assert storage.open(file.sha256).read() in (b"photo one", b"photo two", b"signature")
+
+
+def test_the_same_bytes_twice_are_stored_once(storage, events):
+    first, second = storage.stage_bytes(b"same photo"), storage.stage_bytes(b"same photo")
+
+    storage.commit_all([first, second])
+    storage.commit(storage.stage_bytes(b"same photo"))  # and again, in a later submission
+
+    assert [kind for kind, _ in events].count("rename") == 1
+    assert list(storage.keys()) == [first.sha256]
+    assert not list(storage.staging.iterdir())  # the copies' staged files are gone
+
+
+def test_files_that_can_be_made_again_are_not_fsynced(storage, events):
+    thumbnail = storage.stage_bytes(b"a thumbnail")
+
+    storage.commit(thumbnail, durable=False)
+
+    assert [kind for kind, _ in events] == ["rename"]
+    assert storage.exists(thumbnail.sha256)
