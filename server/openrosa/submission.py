@@ -56,7 +56,7 @@ def submission_post():
             if attempt == ATTEMPTS - 1 or (isinstance(error, OperationalError) and "locked" not in str(error)):
                 raise
     if current_app.config["CHECKS_INLINE"] and received.status == 201:
-        _check_now(received.version.id, max_pixels)
+        _check_now(received.version_id, max_pixels)
     return Response(render.response(received.message, "submit_success"), status=received.status,
                     content_type=render.XML_CONTENT_TYPE)
 

@@ -44,7 +44,7 @@ class AttachmentRefused(DomainError):
 class Received:
     status: int  # 201 stored (or completed), 202 already had everything
     message: str
-    version: SubmissionVersion
+    version_id: int
 
 
 @dataclass
@@ -148,8 +148,8 @@ def receive(session: Session, storage: LocalStorage, user: User, prepared: Prepa
             )
         added = _complete(session, storage, existing, uploads, structure, max_pixels)
         if added:
-            return Received(201, f"Received {added} more file(s); thank you.", existing)
-        return Received(202, "Already received; nothing new.", existing)
+            return Received(201, f"Received {added} more file(s); thank you.", existing.id)
+        return Received(202, "Already received; nothing new.", existing.id)
 
     household = prepared.household
     previous = None
@@ -165,25 +165,23 @@ def receive(session: Session, storage: LocalStorage, user: User, prepared: Prepa
         submission = previous.submission
         if household is not None:
             submission.household = household  # a correction may name another of the caller's households
+        household = submission.household
         if prepared.village_id is not None:
             submission.village_id = prepared.village_id
         previous.is_current = False
         review.resubmitted(session, submission, user)  # a returned visit, corrected, is reviewed again
         session.flush()  # the one-current-version index must see the old version retired first
+        submission_id = submission.id
     else:
         if household is None and _is_new_applicant(prepared.form_id, prepared.root):
             household = _new_applicant(session, user, prepared.root)
-        submission = Submission(form_pk=prepared.form_pk, instance_id=instance_id, household=household,
-                                village_id=prepared.village_id, submitted_by_id=user.id)
-        session.add(submission)
+        # The rows of a new submission go in by plain INSERTs (here and below): the ORM's unit of
+        # work cost more than the rest of the write phase together, on every upload.
+        submission_id = session.execute(insert(Submission.__table__).returning(Submission.id), {
+            "form_pk": prepared.form_pk, "instance_id": instance_id, "household_id": household.id if household else None,
+            "village_id": prepared.village_id, "submitted_by_id": user.id,
+        }).scalar_one()
 
-    version = SubmissionVersion(
-        submission=submission, form_pk=prepared.form_pk, form_version_id=prepared.form_version_id,
-        instance_id=instance_id, deprecated_id=prepared.deprecated_id, xml=prepared.xml,
-        xml_sha256=prepared.xml_sha256, submitted_by_id=user.id, is_current=True,
-    )
-    _read_visit_facts(version, prepared.root)
-    session.add(version)
     carried = {a.filename: a for a in previous.attachments if a.sha256} if previous else {}
     rows = []
     for filename, field in prepared.expected.items():
@@ -193,19 +191,22 @@ def receive(session: Session, storage: LocalStorage, user: User, prepared: Prepa
         elif filename in carried:
             row.update({column: getattr(carried[filename], column) for column in FILE_FACTS})
         rows.append(row)
-    version.is_complete = all(row["sha256"] for row in rows)
-    household = submission.household
-    if household is not None and household.latitude is None and version.latitude is not None:
-        household.latitude, household.longitude = version.latitude, version.longitude
-    session.flush()
+    place = _visit_facts(prepared.root)
+    version_id = session.execute(insert(SubmissionVersion.__table__).returning(SubmissionVersion.id), {
+        "submission_id": submission_id, "form_pk": prepared.form_pk, "form_version_id": prepared.form_version_id,
+        "instance_id": instance_id, "deprecated_id": prepared.deprecated_id, "xml": prepared.xml,
+        "xml_sha256": prepared.xml_sha256, "submitted_by_id": user.id, "is_current": True,
+        "is_complete": all(row["sha256"] for row in rows), **place,
+    }).scalar_one()
     if rows:
-        # One executemany for the version's files (the ORM would send them as one long INSERT whose
-        # parameters the PostgreSQL driver re-parses on every submission).
-        session.execute(insert(Attachment.__table__), [{"version_id": version.id, **row} for row in rows])
+        session.execute(insert(Attachment.__table__), [{"version_id": version_id, **row} for row in rows])
+    if household is not None and household.latitude is None and place["latitude"] is not None:
+        household.latitude, household.longitude = place["latitude"], place["longitude"]  # the first visit places it
     missing = [row["filename"] for row in rows if not row["sha256"]]
     if missing:
-        return Received(201, f"Received; still waiting for {len(missing)} file(s): {', '.join(missing)}. Send again.", version)
-    return Received(201, "Received; thank you.", version)
+        return Received(201, f"Received; still waiting for {len(missing)} file(s): {', '.join(missing)}. Send again.",
+                        version_id)
+    return Received(201, "Received; thank you.", version_id)
 
 
 def _expected_files(root, structure: FormStructure) -> dict[str, str]:
@@ -273,16 +274,18 @@ def _villages_of(session: Session, user: User) -> list[Area]:
     return areas_in_reach(session, user, level="village")
 
 
-def _read_visit_facts(version: SubmissionVersion, root) -> None:
+def _visit_facts(root) -> dict:
+    """Where and when the visit took place, as the form data says (a version's columns)."""
+    facts = {"latitude": None, "longitude": None, "accuracy": None,
+             "started_at": _instant(find_text(root, "start")), "ended_at": _instant(find_text(root, "end"))}
     parts = find_text(root, "location").split()
     if len(parts) >= 2:
         try:
-            version.latitude, version.longitude = float(parts[0]), float(parts[1])
-            version.accuracy = float(parts[3]) if len(parts) >= 4 else None
+            facts.update(latitude=float(parts[0]), longitude=float(parts[1]))
+            facts["accuracy"] = float(parts[3]) if len(parts) >= 4 else None
         except ValueError:
             pass
-    version.started_at = _instant(find_text(root, "start"))
-    version.ended_at = _instant(find_text(root, "end"))
+    return facts
 
 
 def _instant(value: str) -> datetime | None:
