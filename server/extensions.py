@@ -103,6 +103,19 @@ def _tune_sqlite(engine: Engine) -> None:
 db = Database()
 
 
+def begin_read(session=None) -> None:
+    """Start the session's next transaction as a reader: on PostgreSQL its queries run in
+    autocommit, with no BEGIN and COMMIT round trips. Under PostgreSQL's READ COMMITTED each query
+    sees its own snapshot anyway, so reads lose nothing; anything written before the session's next
+    commit would be committed statement by statement, so only read-only work starts this way. On
+    SQLite (no round trips to save), or in a session bound to one connection (a test's outer
+    transaction), a transaction begins as usual."""
+    session = session or db.session
+    bind = session.get_bind()
+    if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 def begin_write(session=None) -> None:
     """Start the session's next transaction as a writer (BEGIN IMMEDIATE on SQLite; no-op elsewhere)."""
     (session or db.session).connection(execution_options={"sqlite_begin": "IMMEDIATE"})

@@ -1,11 +1,14 @@
-"""The engine's connection handling: a connection the database closed is replaced, not used."""
+"""The engine's connection handling: a connection the database closed is replaced, not used; readers
+on PostgreSQL skip BEGIN and COMMIT."""
 from __future__ import annotations
 
 import pytest
+from psycopg.pq import TransactionStatus
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from server import extensions
-from server.extensions import make_engine
+from server.extensions import begin_read, begin_write, make_engine
 
 
 @pytest.fixture
@@ -53,3 +56,21 @@ def test_a_connection_used_a_moment_ago_is_not_pinged_again(pg_engine, monkeypat
     monkeypatch.setattr(extensions, "PING_AFTER_IDLE_SECONDS", 0.0)  # after a pause, it is
     _backend_pid(pg_engine)
     assert pings == [1]
+
+
+def test_a_reader_on_postgresql_runs_without_begin_and_commit_and_the_next_transaction_is_normal(pg_engine):
+    session = Session(bind=pg_engine)
+    try:
+        begin_read(session)
+        assert session.connection().connection.dbapi_connection.autocommit
+        assert session.scalar(text("SELECT count(*) FROM users")) >= 0
+        assert session.connection().connection.dbapi_connection.info.transaction_status == TransactionStatus.IDLE
+        session.commit()
+
+        begin_write(session)  # the write phase after it: one transaction, as before
+        session.execute(text("SELECT 1"))
+        assert not session.connection().connection.dbapi_connection.autocommit
+        assert session.connection().connection.dbapi_connection.info.transaction_status == TransactionStatus.INTRANS
+        session.rollback()
+    finally:
+        session.close()

@@ -7,7 +7,7 @@ from flask import Response, current_app, g, request
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ..errors import InvalidInput, TooLarge
-from ..extensions import begin_write, commit, db
+from ..extensions import begin_read, begin_write, commit, db
 from ..services import checking, ingest
 from ..storage import get_storage
 from . import bp
@@ -40,6 +40,7 @@ def submission_post():
         if name != "xml_submission_file" and part.filename and name != "*isIncomplete*"
     }
     max_pixels = current_app.config["MAX_IMAGE_PIXELS"]
+    begin_read()
     prepared = ingest.prepare(db.session, get_storage(), g.user, xml, uploads, max_pixels=max_pixels)
     db.session.commit()  # end the read phase; the write phase below holds the lock only briefly
     for attempt in range(ATTEMPTS):

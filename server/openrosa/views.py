@@ -7,7 +7,7 @@ from flask import Response, current_app, g, request, url_for
 from werkzeug.http import http_date
 
 from ..errors import DomainError, NotFound, is_phone_request
-from ..extensions import db
+from ..extensions import begin_read, db
 from ..services import cases as case_service
 from ..services import forms as form_service
 from ..services import sampling
@@ -46,6 +46,7 @@ def keep_token(endpoint, values) -> None:
 def check_protocol_and_caller() -> None:
     if request.headers.get("X-OpenRosa-Version", "").strip() != OPENROSA_VERSION:
         raise DomainError("This address is for ODK Collect and KoboCollect: send X-OpenRosa-Version: 1.0.")
+    begin_read()  # the phone's downloads only read; an upload commits this before it writes
     g.user = authenticate_phone()
 
 
