@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 import os
 import signal
 import sys
@@ -266,6 +267,7 @@ def checks_work(once, poll, niceness):
     for number in (signal.SIGTERM, signal.SIGINT):  # finish the version in hand, then stop
         signal.signal(number, lambda *_: stopping.append(True))
     storage, max_pixels = get_storage(), current_app.config["MAX_IMAGE_PIXELS"]
+    gc.freeze()  # what start-up loaded stays: keep it out of the collector's full passes (gunicorn.conf.py)
     done = 0
     while not stopping:
         worked = checking.work_once(db.session, storage, max_pixels=max_pixels)
