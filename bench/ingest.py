@@ -4,13 +4,15 @@ For each database (SQLite in a temporary folder; PostgreSQL too when BENCH_DATAB
 gunicorn serves the app; clients post (a) XML plus one ~200 KB JPEG and (b) a full household visit
 (five ~250 KB photos, three signature PNGs, audit.csv), sequentially and with 8 concurrent
 clients. Every submission is unique (its own instanceID and photo bytes), so nothing is skipped as
-a duplicate. The same payloads then go to bench/floor_app.py. Prints submissions/s, p50/p95
+a duplicate. The same payloads go to bench/floor_app.py, in turn with ours: each figure is the median
+of --rounds runs, and the share of the floor is the median of each run's ratio to the floor run just
+before it, so the machine's drifting speed falls on both alike. Prints submissions/s, p50/p95
 latency, the largest worker RSS, and our throughput as a percentage of the floor. The check worker
 that gunicorn.conf.py starts decodes pictures and runs the checks after each answer, on the same
 2 cores at a lower priority; after each run the bench waits for it to catch up and prints how long
 that took, and the rate of the whole job (answers and checks) end to end.
 
-    .venv/bin/python bench/ingest.py [--count-a 400] [--count-b 120] [--workers 4]
+    .venv/bin/python bench/ingest.py [--count-a 400] [--count-b 120] [--rounds 3] [--workers 4]
     CHECK_WORKERS=0 .venv/bin/python bench/ingest.py    # the answers alone, no check worker
 """
 from __future__ import annotations
@@ -167,64 +169,74 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count-a", type=int, default=400)
     parser.add_argument("--count-b", type=int, default=120)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating floor/ours runs per figure (median)")
     parser.add_argument("--workers", type=int, default=4)
     args = parser.parse_args()
     databases = [("sqlite", None)] + ([("postgresql", os.environ["BENCH_DATABASE_URL"])] if os.environ.get("BENCH_DATABASE_URL") else [])
     workloads = [("(a) XML + one 200 KB JPEG", workload_a, args.count_a), ("(b) full visit, 5 photos + 3 signatures", workload_b, args.count_b)]
     print("building payloads ...", flush=True)
-    prepared = {name: {clients: list(make(count)) for clients in (1, 8)} for name, make, count in workloads}
-    sizes = {name: sum(len(x) + sum(map(len, f.values())) for x, f in prepared[name][1][:1]) for name in prepared}
-    floor_rates: dict[tuple[str, int], float] = {}
-    with tempfile.TemporaryDirectory() as folder:
-        port = free_port()
-        floor = start([sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--bind", f"127.0.0.1:{port}",
-                       "bench.floor_app:app"], {**os.environ, "FLOOR_DIR": folder}, port)
+    floor_payloads = {name: list(make(count)) for name, make, count in workloads}
+    sizes = {name: len(x) + sum(map(len, f.values())) for name, (x, f) in ((n, p[0]) for n, p in floor_payloads.items())}
+    with tempfile.TemporaryDirectory() as floor_folder:
+        floor_port = free_port()
+        floor = start([sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--bind", f"127.0.0.1:{floor_port}",
+                       "bench.floor_app:app"], {**os.environ, "FLOOR_DIR": floor_folder}, floor_port)
         try:
-            print(f"\nfloor: bare WSGI, multipart streamed to disk with fsync, {args.workers} workers")
-            for name, _, _ in workloads:
-                for clients in (1, 8):
-                    rate, latencies = run(f"http://127.0.0.1:{port}/", prepared[name][clients], clients)
-                    floor_rates[(name, clients)] = rate
-                    print(f"  {name:<42} {clients} client(s)  {figures(rate, latencies)}")
+            print(f"floor: bare WSGI, multipart streamed to disk with fsync, {args.workers} workers; each figure is the median"
+                  f" of {args.rounds} runs, floor and ours in turn (this machine's speed drifts)")
+            for database, configured in databases:
+                _bench_database(database, configured, workloads, floor_payloads, sizes, f"http://127.0.0.1:{floor_port}/", args)
         finally:
             floor.terminate()
             floor.wait()
 
-    for database, configured in databases:
-        with tempfile.TemporaryDirectory() as folder:
-            url = configured or f"sqlite:///{folder}/bench.sqlite3"
-            if configured:
-                from sqlalchemy import text
 
-                engine = create_engine(url)
-                with engine.begin() as connection:
-                    connection.execute(text("DROP SCHEMA public CASCADE"))
-                    connection.execute(text("CREATE SCHEMA public"))
-                engine.dispose()
-            token = prepare(url)
-            port = free_port()
-            env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "DEVELOPMENT": "1", "INSTANCE_DIR": folder,
-                   "MEDIA_DIR": f"{folder}/media"}
-            server = start([sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--bind",
-                            f"127.0.0.1:{port}", "wsgi:app"], env, port)
-            try:
-                print(f"\nours on {database}, gunicorn {args.workers} sync workers")
-                for name, make, count in workloads:
-                    fresh = {clients: list(make(count)) for clients in (1, 8)}
-                    for clients in (1, 8):
-                        rate, latencies = run(f"http://127.0.0.1:{port}/key/{token}/submission", fresh[clients], clients)
-                        share = 100 * rate / floor_rates[(name, clients)]
-                        print(f"  {name:<42} {clients} client(s)  {figures(rate, latencies)}   {share:5.1f} % of floor"
-                              f"   ({sizes[name] // 1024} KB each)", flush=True)
-                        if os.environ.get("CHECK_WORKERS") != "0":
-                            lag = wait_for_checks(url)
-                            overall = len(fresh[clients]) / (len(fresh[clients]) / rate + lag)
-                            print(f"  {'':<42} checks caught up {lag:5.1f} s after the last answer:"
-                                  f" {overall:.1f}/s end to end", flush=True)
-                print(f"  largest worker RSS after the runs: {worker_rss_mb(server):.0f} MB")
-            finally:
-                server.terminate()
-                server.wait()
+def _bench_database(database, configured, workloads, floor_payloads, sizes, floor_url, args) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        url = configured or f"sqlite:///{folder}/bench.sqlite3"
+        if configured:
+            from sqlalchemy import text
+
+            engine = create_engine(url)
+            with engine.begin() as connection:
+                connection.execute(text("DROP SCHEMA public CASCADE"))
+                connection.execute(text("CREATE SCHEMA public"))
+            engine.dispose()
+        token = prepare(url)
+        port = free_port()
+        env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "DEVELOPMENT": "1", "INSTANCE_DIR": folder,
+               "MEDIA_DIR": f"{folder}/media"}
+        server = start([sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--bind",
+                        f"127.0.0.1:{port}", "wsgi:app"], env, port)
+        ours_url = f"http://127.0.0.1:{port}/key/{token}/submission"
+        checking_after = os.environ.get("CHECK_WORKERS") != "0"
+        try:
+            print(f"\nours on {database}, gunicorn {args.workers} sync workers"
+                  + ("" if checking_after else ", no check worker (CHECK_WORKERS=0)"))
+            for name, make, count in workloads:
+                for clients in (1, 8):
+                    floor_rates, rates, latencies, lags = [], [], [], []
+                    for _ in range(args.rounds):
+                        floor_rates.append(run(floor_url, floor_payloads[name], clients)[0])
+                        fresh = list(make(count))
+                        rate, times = run(ours_url, fresh, clients)
+                        rates.append(rate)
+                        latencies += times
+                        if checking_after:
+                            lags.append(wait_for_checks(url))
+                    rate, floor_rate = statistics.median(rates), statistics.median(floor_rates)
+                    share = 100 * statistics.median(r / f for r, f in zip(rates, floor_rates))
+                    print(f"  {name:<42} {clients} client(s)  {figures(rate, latencies)}   floor {floor_rate:6.1f}/s"
+                          f"   {share:5.1f} % of floor   ({sizes[name] // 1024} KB each)", flush=True)
+                    if checking_after:
+                        lag = statistics.median(lags)
+                        overall = count / (count / rate + lag)
+                        print(f"  {'':<42} checks caught up {lag:5.1f} s after the last answer:"
+                              f" {overall:.1f}/s end to end", flush=True)
+            print(f"  largest worker RSS after the runs: {worker_rss_mb(server):.0f} MB")
+        finally:
+            server.terminate()
+            server.wait()
 
 
 if __name__ == "__main__":

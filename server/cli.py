@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -259,10 +260,15 @@ def media_sweep(older_than):
 @click.option("--poll", default=1.0, show_default=True, help="Seconds between looks when nothing waits.")
 @click.option("--nice", "niceness", default=10, show_default=True,
               help="Lower this process's priority so phones' uploads are answered first.")
-def checks_work(once, poll, niceness):
+@click.option("--pause", default=0.5, show_default=True,
+              help="While uploads arrive closer together than this (seconds), wait for a pause; 0: never wait.")
+@click.option("--longest", default=30.0, show_default=True,
+              help="...but no longer than until a version has waited this many seconds.")
+def checks_work(once, poll, niceness, pause, longest):
     """Decode received pictures and run the checks, version by version (see services/checking.py)."""
     if niceness:
         os.nice(niceness)
+    pause, longest = timedelta(seconds=pause), timedelta(seconds=longest)
     stopping = []
     for number in (signal.SIGTERM, signal.SIGINT):  # finish the version in hand, then stop
         signal.signal(number, lambda *_: stopping.append(True))
@@ -270,6 +276,9 @@ def checks_work(once, poll, niceness):
     gc.freeze()  # what start-up loaded stays: keep it out of the collector's full passes (gunicorn.conf.py)
     done = 0
     while not stopping:
+        if not once and pause and checking.phones_sending(db.session, pause=pause, longest=longest):
+            time.sleep(pause.total_seconds())
+            continue
         worked = checking.work_once(db.session, storage, max_pixels=max_pixels)
         db.session.remove()
         if worked:

@@ -170,6 +170,33 @@ def test_workers_hold_a_version_until_their_lease_runs_out(client, session, app,
     assert checking.pending(session)[0] == 2
 
 
+def test_a_worker_leaves_the_machine_to_uploads_while_they_arrive_but_not_past_the_longest_wait(
+        client, session, app, queued, site):
+    def sending() -> bool:
+        return as_worker(app, checking.phones_sending, pause=timedelta(seconds=5), longest=timedelta(seconds=30))
+
+    def received_ago(xml: bytes, seconds: int) -> None:
+        session.execute(update(SubmissionVersion).where(SubmissionVersion.id == version_of(session, xml).id)
+                        .values(received_at=utcnow() - timedelta(seconds=seconds)))
+
+    assert not sending()  # nothing waits
+    first, files = household_visit(site["household"].case_number, instance_id=f"uuid:{uuid.uuid4()}")
+    post(client, site["token"], first, files)
+    assert sending()  # it came in a moment ago: more may be on their way
+
+    received_ago(first, 6)
+    assert not sending()  # a pause: the worker goes on
+
+    second, files = household_visit(site["household"].case_number, instance_id=f"uuid:{uuid.uuid4()}")
+    post(client, site["token"], second, files)
+    assert sending()
+    received_ago(first, 31)
+    assert not sending()  # uploads still arrive, but the first has waited long enough
+
+    assert run_worker(session, app) == 2
+    assert not sending()
+
+
 def test_a_version_that_keeps_failing_is_closed_with_a_flag_after_the_last_attempt(client, session, app, queued, site,
                                                                                     monkeypatch):
     xml, files = household_visit(site["household"].case_number)

@@ -135,6 +135,21 @@ def work_once(session: Session, storage: LocalStorage, *, max_pixels: int) -> bo
     return True
 
 
+def phones_sending(session: Session, *, pause: timedelta, longest: timedelta) -> bool:
+    """Whether a worker should leave the machine to the phones for now: uploads are arriving (the
+    newest waiting version came in less than `pause` ago) and nothing has waited `longest` yet.
+
+    Checking alongside a burst of uploads costs the uploads far more than its CPU share (its write
+    transactions, fsyncs and thumbnails interleave with theirs: half the small uploads per second
+    on SQLite); after the burst, or once a version has waited `longest`, the worker goes on."""
+    waiting = select(SubmissionVersion.received_at).where(SubmissionVersion.checked_at.is_(None))
+    newest = session.scalar(waiting.order_by(SubmissionVersion.id.desc()).limit(1))
+    oldest = session.scalar(waiting.order_by(SubmissionVersion.id).limit(1)) if newest is not None else None
+    session.rollback()
+    now = utcnow()
+    return newest is not None and now - newest < pause and now - oldest < longest
+
+
 def pending(session: Session) -> tuple[int, datetime | None]:
     """How many versions wait, and since when the oldest."""
     count, oldest = session.execute(
