@@ -70,11 +70,9 @@ def leaves(element: ET.Element, path: str = ""):
 
 
 def find_text(root: ET.Element, path: str) -> str:
-    """The first leaf at a slash path (namespaces ignored), or ''."""
-    for leaf_path, value in leaves(root):
-        if leaf_path == path:
-            return value
-    return ""
+    """The text of the first element at a slash path (namespaces ignored) if it is a leaf, or ''."""
+    element = root.find("/".join(f"{{*}}{name}" for name in path.split("/")))
+    return (element.text or "").strip() if element is not None and not len(element) else ""
 
 
 def answers(root: ET.Element, repeats: frozenset[str], path: str = "") -> dict:
