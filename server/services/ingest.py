@@ -87,13 +87,18 @@ def prepare(session: Session, storage: LocalStorage, user: User, xml: bytes, upl
     form_id, version_string = root.get("id"), root.get("version")
     if not form_id:
         raise InvalidInput("The form data names no form (its root element has no id).")
+    instance_id = find_text(root, "meta/instanceID")
+    # One query: the form, its version, and whether this instance is on the server already with
+    # which of its files (a row per file).
     found = session.execute(
-        select(Form, FormVersion).where(Form.form_id == form_id)
+        select(Form, FormVersion, SubmissionVersion.id, Attachment.sha256).where(Form.form_id == form_id)
         .outerjoin(FormVersion, (FormVersion.form_pk == Form.id) & (FormVersion.version == (version_string or "")))
-    ).first()
-    if found is None:
+        .outerjoin(SubmissionVersion, (SubmissionVersion.form_pk == Form.id) & (SubmissionVersion.instance_id == instance_id))
+        .outerjoin(Attachment, Attachment.version_id == SubmissionVersion.id)
+    ).all()
+    if not found:
         raise NotFound(f"The server has no form {form_id!r}. Download the forms again.")
-    form, form_version = found
+    form, form_version, stored_version_id, _ = found[0]
     if form_version is None:
         raise NotFound(f"Version {version_string!r} of form {form_id!r} was never published on this server.")
     if user.role not in form.roles:
@@ -101,7 +106,6 @@ def prepare(session: Session, storage: LocalStorage, user: User, xml: bytes, upl
     structure = structure_of(form_version)
     if local(root.tag) != structure.root_name:
         raise InvalidInput(f"The form data's root element <{local(root.tag)}> does not match form {form_id!r}.")
-    instance_id = find_text(root, "meta/instanceID")
     if not instance_id:
         raise InvalidInput("The form data has no meta/instanceID.")
     # Refuse a household outside the caller's areas before any of its photos is stored.
@@ -111,17 +115,11 @@ def prepare(session: Session, storage: LocalStorage, user: User, xml: bytes, upl
         _applicant_village(session, user, root)
     prepared = Prepared(
         form_pk=form.id, form_id=form_id, form_version_id=form_version.id, structure=structure, root=root, xml=xml,
-        household=household, village_id=village.id if village else None, seen=False,
+        household=household, village_id=village.id if village else None, seen=stored_version_id is not None,
         xml_sha256=hashlib.sha256(xml).hexdigest(), instance_id=instance_id,
         deprecated_id=find_text(root, "meta/deprecatedID") or None, expected=_expected_files(root, structure),
     )
-    stored = session.execute(
-        select(SubmissionVersion.id, Attachment.sha256)
-        .outerjoin(Attachment, Attachment.version_id == SubmissionVersion.id)
-        .where(SubmissionVersion.form_pk == form.id, SubmissionVersion.instance_id == instance_id)
-    ).all()
-    prepared.seen = bool(stored)
-    already = {sha256 for _, sha256 in stored if sha256}
+    already = {sha256 for *_, sha256 in found if sha256}
     fresh = [(uploads[filename], field) for filename, field in prepared.expected.items()
              if filename in uploads and uploads[filename].staged.sha256 not in already]  # a re-send's are not redone
     for upload, field in fresh:
