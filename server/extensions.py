@@ -58,8 +58,9 @@ def _ping_when_idle(engine: Engine) -> None:
     A database restart leaves every pooled connection dead; a request must not fail on one. A
     connection whose last transaction ended under a second ago was alive then, so it is used as it
     is; one idle longer is pinged first and, if dead, replaced with every other pooled connection
-    (the pool retries the checkout on InvalidatePoolError). A request checks a connection out three times (sign-in, read, write), so
-    pool_pre_ping cost three round trips per upload; this costs none under load.
+    (the pool retries the checkout on InvalidatePoolError). A request checks a connection out
+    three times (sign-in, read, write), so pool_pre_ping cost three round trips per upload; this
+    costs none under load.
     """
 
     @event.listens_for(engine, "connect")
