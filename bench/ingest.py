@@ -176,7 +176,7 @@ def main() -> None:
     workloads = [("(a) XML + one 200 KB JPEG", workload_a, args.count_a), ("(b) full visit, 5 photos + 3 signatures", workload_b, args.count_b)]
     print("building payloads ...", flush=True)
     floor_payloads = {name: list(make(count)) for name, make, count in workloads}
-    sizes = {name: len(x) + sum(map(len, f.values())) for name, (x, f) in ((n, p[0]) for n, p in floor_payloads.items())}
+    sizes = {name: len(xml) + sum(map(len, files.values())) for name, [(xml, files), *_] in floor_payloads.items()}
     with tempfile.TemporaryDirectory() as floor_folder:
         floor_port = free_port()
         floor = start([sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--bind", f"127.0.0.1:{floor_port}",

@@ -2,6 +2,8 @@
 on PostgreSQL skip BEGIN and COMMIT."""
 from __future__ import annotations
 
+import os
+
 import pytest
 from psycopg.pq import TransactionStatus
 from sqlalchemy import text
@@ -11,10 +13,12 @@ from server import extensions
 from server.extensions import begin_read, begin_write, make_engine
 
 
+# Pinging and autocommit reads are PostgreSQL's; they run in the suite's PostgreSQL pass (TEST_DATABASE_URL).
+on_postgresql = pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="needs TEST_DATABASE_URL (PostgreSQL)")
+
+
 @pytest.fixture
 def pg_engine(database_url):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("connection pinging applies to PostgreSQL (SQLite has no server to restart)")
     engine = make_engine(database_url)
     yield engine
     engine.dispose()
@@ -32,6 +36,7 @@ def _terminate(database_url: str, pid: int) -> None:
     other.dispose()
 
 
+@on_postgresql
 def test_a_connection_closed_by_the_database_while_idle_is_replaced(pg_engine, database_url, monkeypatch):
     with pg_engine.connect() as one, pg_engine.connect() as two:  # two pooled connections
         pids = {one.execute(text("SELECT pg_backend_pid()")).scalar_one(),
@@ -45,6 +50,7 @@ def test_a_connection_closed_by_the_database_while_idle_is_replaced(pg_engine, d
                            two.execute(text("SELECT pg_backend_pid()")).scalar_one()}
 
 
+@on_postgresql
 def test_a_connection_used_a_moment_ago_is_not_pinged_again(pg_engine, monkeypatch):
     pings = []
     real_ping = pg_engine.dialect.do_ping
@@ -58,6 +64,7 @@ def test_a_connection_used_a_moment_ago_is_not_pinged_again(pg_engine, monkeypat
     assert pings == [1]
 
 
+@on_postgresql
 def test_a_reader_on_postgresql_runs_without_begin_and_commit_and_the_next_transaction_is_normal(pg_engine):
     session = Session(bind=pg_engine)
     try:
@@ -74,3 +81,16 @@ def test_a_reader_on_postgresql_runs_without_begin_and_commit_and_the_next_trans
         session.rollback()
     finally:
         session.close()
+
+
+def test_a_reader_on_sqlite_begins_an_ordinary_transaction(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'read.sqlite3'}")
+    session = Session(bind=engine)
+    try:
+        begin_read(session)  # nothing to save on SQLite: its reads keep one snapshot, as before
+        session.execute(text("SELECT 1"))
+        assert "isolation_level" not in session.connection().get_execution_options()  # not autocommit
+        assert session.connection().connection.dbapi_connection.in_transaction
+    finally:
+        session.close()
+        engine.dispose()
