@@ -8,7 +8,6 @@ import struct
 import warnings
 import zlib
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 from PIL import ExifTags, Image, ImageEnhance, ImageFile, features
