@@ -255,6 +255,25 @@ def test_first_visit_fills_the_registered_location(client, session, make, area, 
     assert post(client, token, xml, files).status_code == 201
     session.expire_all()
     assert (household.latitude, household.longitude) == pytest.approx((35.0401, 104.7222))
+    # Later visits, elsewhere, leave the registered location as the first one set it.
+    xml, files = household_visit(household.case_number, lat=35.0555, lon=104.7333)
+    assert post(client, token, xml, files).status_code == 201
+    session.expire_all()
+    assert (household.latitude, household.longitude) == pytest.approx((35.0401, 104.7222))
+
+
+def test_a_correction_may_file_the_visit_under_another_household(client, session, make, area, worker, household):
+    _, token = worker
+    xml, files = household_visit(household.case_number)
+    assert post(client, token, xml, files).status_code == 201
+    right = make.household(area["village"], latitude=None, longitude=None)
+    edit_id = f"uuid:{uuid.uuid4()}"
+    edited, _ = household_visit(right.case_number, instance_id=edit_id, deprecated_id=instance_id_of(xml), lat=35.0401,
+                                lon=104.7222)
+    assert post(client, token, edited, {}).status_code == 201
+    session.expire_all()
+    assert stored_version(session, edit_id).submission.household_id == right.id
+    assert (right.latitude, right.longitude) == pytest.approx((35.0401, 104.7222))
 
 
 def test_a_crash_between_file_write_and_commit_leaves_nothing(client, session, app, worker, household, monkeypatch):

@@ -75,4 +75,9 @@ def village_ids_in_reach(session: Session, user: User) -> list[int]:
 
 
 def is_in_reach(user: User, area: Area) -> bool:
-    return any(area.path.startswith(mine.path) for mine in user.areas)
+    return reaches(user, area.path)
+
+
+def reaches(user: User, path: str) -> bool:
+    """Whether the area at this path lies within one of the user's areas."""
+    return any(path.startswith(mine.path) for mine in user.areas)

@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import insert, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm import Session
 
 from ..errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from ..models import Area, Attachment, Form, FormVersion, Household, Submission, SubmissionVersion, User, utcnow
 from ..storage import LocalStorage, StagedFile
 from . import media, review
-from .areas import is_in_reach
+from .areas import is_in_reach, reaches
 from .forms import structure_of
 from .xforms import FormStructure, InstanceInvalid, answers, find_text, leaves, local, parse_instance
 
@@ -34,6 +34,26 @@ SAFE_FILENAME = re.compile(r"^[^/\\\x00]{1,255}$")
 # What an attachment row knows of its file; a correction's files not sent again carry these over.
 FILE_FACTS = ("sha256", "size", "content_type", "received_at", "width", "height", "taken_at", "exif_latitude",
               "exif_longitude", "camera", "phash", "thumbnail_sha256", "inspected_at", "picture_problem")
+
+
+# The statements every upload runs, built once (building one costs more than running it).
+# The form, its version, and whether this instance is on the server already with which of its
+# files (a row per file):
+_FORM_AND_INSTANCE = (
+    select(Form, FormVersion, SubmissionVersion.id, Attachment.sha256).where(Form.form_id == bindparam("form_id"))
+    .outerjoin(FormVersion, (FormVersion.form_pk == Form.id) & (FormVersion.version == bindparam("version")))
+    .outerjoin(SubmissionVersion, (SubmissionVersion.form_pk == Form.id)
+               & (SubmissionVersion.instance_id == bindparam("instance_id")))
+    .outerjoin(Attachment, Attachment.version_id == SubmissionVersion.id)
+)
+_HOUSEHOLD = (select(Household.id, Household.latitude, Area.path).join(Area, Area.id == Household.village_id)
+              .where(Household.case_number == bindparam("case_id")))
+# The first visit with a position places an unplaced household (a concurrent first visit may have).
+_PLACE = (update(Household.__table__).where(Household.id == bindparam("household_id"), Household.latitude.is_(None))
+          .values(latitude=bindparam("latitude"), longitude=bindparam("longitude")))
+_INSERT_SUBMISSION = insert(Submission.__table__).returning(Submission.id)
+_INSERT_VERSION = insert(SubmissionVersion.__table__).returning(SubmissionVersion.id)
+_INSERT_ATTACHMENTS = insert(Attachment.__table__)
 
 
 class AttachmentRefused(DomainError):
@@ -56,6 +76,14 @@ class Upload:
     header: media.ImageHeader | None = None
 
 
+@dataclass(frozen=True)
+class NamedHousehold:
+    """The household a form's case_id names: its id, and whether a visit has placed it yet."""
+
+    id: int
+    placed: bool
+
+
 @dataclass
 class Prepared:
     """What the read phase found: the form, the instance and its files (already stored)."""
@@ -70,7 +98,7 @@ class Prepared:
     instance_id: str
     deprecated_id: str | None
     expected: dict[str, str]  # file name -> field
-    household: Household | None  # the household case_id names, in the caller's areas
+    household: NamedHousehold | None  # the household case_id names, in the caller's areas
     village_id: int | None  # the village a village-level record names, in the caller's areas
     seen: bool  # a version with this instanceID was on the server (or a concurrent post may have stored one)
 
@@ -88,14 +116,8 @@ def prepare(session: Session, storage: LocalStorage, user: User, xml: bytes, upl
     if not form_id:
         raise InvalidInput("The form data names no form (its root element has no id).")
     instance_id = find_text(root, "meta/instanceID")
-    # One query: the form, its version, and whether this instance is on the server already with
-    # which of its files (a row per file).
-    found = session.execute(
-        select(Form, FormVersion, SubmissionVersion.id, Attachment.sha256).where(Form.form_id == form_id)
-        .outerjoin(FormVersion, (FormVersion.form_pk == Form.id) & (FormVersion.version == (version_string or "")))
-        .outerjoin(SubmissionVersion, (SubmissionVersion.form_pk == Form.id) & (SubmissionVersion.instance_id == instance_id))
-        .outerjoin(Attachment, Attachment.version_id == SubmissionVersion.id)
-    ).all()
+    found = session.execute(_FORM_AND_INSTANCE, {"form_id": form_id, "version": version_string or "",
+                                                  "instance_id": instance_id}).all()
     if not found:
         raise NotFound(f"The server has no form {form_id!r}. Download the forms again.")
     form, form_version, stored_version_id, _ = found[0]
@@ -162,8 +184,9 @@ def receive(session: Session, storage: LocalStorage, user: User, prepared: Prepa
             raise Conflict(f"The form this one corrects ({prepared.deprecated_id}) was already corrected by another version.")
         submission = previous.submission
         if household is not None:
-            submission.household = household  # a correction may name another of the caller's households
-        household = submission.household
+            submission.household_id = household.id  # a correction may name another of the caller's households
+        elif submission.household is not None:
+            household = NamedHousehold(submission.household.id, placed=submission.household.latitude is not None)
         if prepared.village_id is not None:
             submission.village_id = prepared.village_id
         previous.is_current = False
@@ -172,10 +195,10 @@ def receive(session: Session, storage: LocalStorage, user: User, prepared: Prepa
         submission_id = submission.id
     else:
         if household is None and _is_new_applicant(prepared.form_id, prepared.root):
-            household = _new_applicant(session, user, prepared.root)
+            household = NamedHousehold(_new_applicant(session, user, prepared.root).id, placed=False)
         # The rows of a new submission go in by plain INSERTs (here and below): the ORM's unit of
         # work cost more than the rest of the write phase together, on every upload.
-        submission_id = session.execute(insert(Submission.__table__).returning(Submission.id), {
+        submission_id = session.execute(_INSERT_SUBMISSION, {
             "form_pk": prepared.form_pk, "instance_id": instance_id, "household_id": household.id if household else None,
             "village_id": prepared.village_id, "submitted_by_id": user.id,
         }).scalar_one()
@@ -190,16 +213,17 @@ def receive(session: Session, storage: LocalStorage, user: User, prepared: Prepa
             row.update({column: getattr(carried[filename], column) for column in FILE_FACTS})
         rows.append(row)
     place = _visit_facts(prepared.root)
-    version_id = session.execute(insert(SubmissionVersion.__table__).returning(SubmissionVersion.id), {
+    version_id = session.execute(_INSERT_VERSION, {
         "submission_id": submission_id, "form_pk": prepared.form_pk, "form_version_id": prepared.form_version_id,
         "instance_id": instance_id, "deprecated_id": prepared.deprecated_id, "xml": prepared.xml,
         "xml_sha256": prepared.xml_sha256, "submitted_by_id": user.id, "is_current": True,
         "is_complete": all(row["sha256"] for row in rows), **place,
     }).scalar_one()
     if rows:
-        session.execute(insert(Attachment.__table__), [{"version_id": version_id, **row} for row in rows])
-    if household is not None and household.latitude is None and place["latitude"] is not None:
-        household.latitude, household.longitude = place["latitude"], place["longitude"]  # the first visit places it
+        session.execute(_INSERT_ATTACHMENTS, [{"version_id": version_id, **row} for row in rows])
+    if household is not None and not household.placed and place["latitude"] is not None:
+        session.execute(_PLACE, {"household_id": household.id, "latitude": place["latitude"],
+                                 "longitude": place["longitude"]})
     missing = [row["filename"] for row in rows if not row["sha256"]]
     if missing:
         return Received(201, f"Received; still waiting for {len(missing)} file(s): {', '.join(missing)}. Send again.",
@@ -222,16 +246,15 @@ def _is_new_applicant(form_id: str, root) -> bool:
     return form_id == "household_visit" and not find_text(root, "case_id") and find_text(root, "is_new_applicant") == "yes"
 
 
-def _named_household(session: Session, user: User, root) -> Household | None:
+def _named_household(session: Session, user: User, root) -> NamedHousehold | None:
     """The household the form's case_id names, which must lie in the caller's areas."""
     case_id = find_text(root, "case_id")
     if not case_id:
         return None
-    household = session.scalar(select(Household).where(Household.case_number == case_id)
-                               .options(joinedload(Household.village)))
-    if household is None or not is_in_reach(user, household.village):
+    found = session.execute(_HOUSEHOLD, {"case_id": case_id}).first()
+    if found is None or not reaches(user, found.path):
         raise Forbidden(f"Household {case_id} is not in your areas; the form was not accepted.")
-    return household
+    return NamedHousehold(found.id, placed=found.latitude is not None)
 
 
 def _named_village(session: Session, user: User, root) -> Area | None:

@@ -5,7 +5,7 @@ import hashlib
 import re
 import secrets
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -90,16 +90,24 @@ def revoke_phone_token(session: Session, user: User) -> bool:
     return result.rowcount > 0
 
 
+def _holder_of(token_model) -> Select:
+    return (
+        select(User)
+        .join(token_model, token_model.user_id == User.id)
+        .where(token_model.token_hash == bindparam("token_hash"), token_model.revoked_at.is_(None), User.is_active)
+        .options(joinedload(User.areas))  # every phone and script request asks what the user may reach
+    )
+
+
+# Built once: every phone request runs one of these (building a statement costs more than running it).
+_HOLDER = {PhoneToken: _holder_of(PhoneToken), ApiToken: _holder_of(ApiToken)}
+
+
 def _user_holding(session: Session, token_model, token: str) -> User | None:
     """The active user whose live token (phone or script) this is."""
     if not token or len(token) > 128:
         return None
-    return session.execute(
-        select(User)
-        .join(token_model, token_model.user_id == User.id)
-        .where(token_model.token_hash == _token_hash(token), token_model.revoked_at.is_(None), User.is_active)
-        .options(joinedload(User.areas))  # every phone and script request asks what the user may reach
-    ).unique().scalars().first()
+    return session.execute(_HOLDER[token_model], {"token_hash": _token_hash(token)}).unique().scalars().first()
 
 
 def user_for_token(session: Session, token: str) -> User | None:
