@@ -5,6 +5,7 @@ import hashlib
 import logging
 import tempfile
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,11 +122,16 @@ _structures: dict[tuple[int, str], FormStructure] = {}
 
 
 def structure_of(form_version: FormVersion) -> FormStructure:
-    """The structure of a published version, read from its XForm once per process: a version is
-    immutable, and the key's md5 guards against a reused id (SQLite after a rollback)."""
-    key = (form_version.id, form_version.md5)
+    """The structure of a published version, read from its XForm once per process."""
+    return structure_of_version(form_version.id, form_version.md5, lambda: form_version.xml)
+
+
+def structure_of_version(version_pk: int, md5: str, xml: Callable[[], bytes]) -> FormStructure:
+    """The structure of the published version with this id and md5, parsed from xml() the first
+    time: a version is immutable, and the md5 guards against a reused id (SQLite after a rollback)."""
+    key = (version_pk, md5)
     if key not in _structures:
-        _structures[key] = form_structure(form_version.xml)  # loads the deferred XML only now
+        _structures[key] = form_structure(xml())
     return _structures[key]
 
 

@@ -25,7 +25,7 @@ from ..models import Area, Attachment, Form, FormVersion, Household, Submission,
 from ..storage import LocalStorage, StagedFile
 from . import media, review
 from .areas import is_in_reach, reaches
-from .forms import structure_of
+from .forms import structure_of, structure_of_version
 from .xforms import FormStructure, InstanceInvalid, answers, find_text, leaves, local, parse_instance
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,9 @@ FILE_FACTS = ("sha256", "size", "content_type", "received_at", "width", "height"
 # The form, its version, and whether this instance is on the server already with which of its
 # files (a row per file):
 _FORM_AND_INSTANCE = (
-    select(Form, FormVersion, SubmissionVersion.id, Attachment.sha256).where(Form.form_id == bindparam("form_id"))
+    select(Form.id.label("form_pk"), Form.roles, FormVersion.id.label("version_pk"), FormVersion.md5,
+           SubmissionVersion.id.label("stored_version_id"), Attachment.sha256)
+    .where(Form.form_id == bindparam("form_id"))
     .outerjoin(FormVersion, (FormVersion.form_pk == Form.id) & (FormVersion.version == bindparam("version")))
     .outerjoin(SubmissionVersion, (SubmissionVersion.form_pk == Form.id)
                & (SubmissionVersion.instance_id == bindparam("instance_id")))
@@ -120,12 +122,12 @@ def prepare(session: Session, storage: LocalStorage, user: User, xml: bytes, upl
                                                   "instance_id": instance_id}).all()
     if not found:
         raise NotFound(f"The server has no form {form_id!r}. Download the forms again.")
-    form, form_version, stored_version_id, _ = found[0]
-    if form_version is None:
+    form = found[0]
+    if form.version_pk is None:
         raise NotFound(f"Version {version_string!r} of form {form_id!r} was never published on this server.")
     if user.role not in form.roles:
         raise Forbidden(f"Your role ({user.role}) does not fill the form {form_id!r}.")
-    structure = structure_of(form_version)
+    structure = structure_of_version(form.version_pk, form.md5, lambda: session.get(FormVersion, form.version_pk).xml)
     if local(root.tag) != structure.root_name:
         raise InvalidInput(f"The form data's root element <{local(root.tag)}> does not match form {form_id!r}.")
     if not instance_id:
@@ -136,8 +138,8 @@ def prepare(session: Session, storage: LocalStorage, user: User, xml: bytes, upl
     if _is_new_applicant(form_id, root):
         _applicant_village(session, user, root)
     prepared = Prepared(
-        form_pk=form.id, form_id=form_id, form_version_id=form_version.id, structure=structure, root=root, xml=xml,
-        household=household, village_id=village.id if village else None, seen=stored_version_id is not None,
+        form_pk=form.form_pk, form_id=form_id, form_version_id=form.version_pk, structure=structure, root=root,
+        xml=xml, household=household, village_id=village.id if village else None, seen=form.stored_version_id is not None,
         xml_sha256=hashlib.sha256(xml).hexdigest(), instance_id=instance_id,
         deprecated_id=find_text(root, "meta/deprecatedID") or None, expected=_expected_files(root, structure),
     )
