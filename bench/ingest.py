@@ -12,7 +12,7 @@ that gunicorn.conf.py starts decodes pictures and runs the checks after each ans
 2 cores at a lower priority; after each run the bench waits for it to catch up and prints how long
 that took, and the rate of the whole job (answers and checks) end to end.
 
-    .venv/bin/python bench/ingest.py [--count-a 400] [--count-b 120] [--rounds 3] [--workers 4]
+    .venv/bin/python bench/ingest.py [--count-a 400] [--count-b 120] [--rounds 5] [--workers 4]
     CHECK_WORKERS=0 .venv/bin/python bench/ingest.py    # the answers alone, no check worker
 """
 from __future__ import annotations
@@ -169,7 +169,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count-a", type=int, default=400)
     parser.add_argument("--count-b", type=int, default=120)
-    parser.add_argument("--rounds", type=int, default=3, help="alternating floor/ours runs per figure (median)")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating floor/ours runs per figure (median)")
     parser.add_argument("--workers", type=int, default=4)
     args = parser.parse_args()
     databases = [("sqlite", None)] + ([("postgresql", os.environ["BENCH_DATABASE_URL"])] if os.environ.get("BENCH_DATABASE_URL") else [])
@@ -225,9 +225,10 @@ def _bench_database(database, configured, workloads, floor_payloads, sizes, floo
                         if checking_after:
                             lags.append(wait_for_checks(url))
                     rate, floor_rate = statistics.median(rates), statistics.median(floor_rates)
-                    share = 100 * statistics.median(r / f for r, f in zip(rates, floor_rates))
+                    shares = [100 * r / f for r, f in zip(rates, floor_rates)]
                     print(f"  {name:<42} {clients} client(s)  {figures(rate, latencies)}   floor {floor_rate:6.1f}/s"
-                          f"   {share:5.1f} % of floor   ({sizes[name] // 1024} KB each)", flush=True)
+                          f"   {statistics.median(shares):5.1f} % of floor   ({sizes[name] // 1024} KB each)", flush=True)
+                    print(f"  {'':<42} each run's share of the floor: {' '.join(f'{x:.0f}' for x in shares)} %", flush=True)
                     if checking_after:
                         lag = statistics.median(lags)
                         overall = count / (count / rate + lag)
