@@ -28,8 +28,8 @@ def events(monkeypatch):
         real_fsync(descriptor)
 
     def replace(source, target):
-        seen.append(("rename", str(target)))
         real_replace(source, target)
+        seen.append(("rename", str(target)))
 
     monkeypatch.setattr(local.os, "fsync", fsync)
     monkeypatch.setattr(local.os, "replace", replace)
@@ -42,12 +42,26 @@ def test_a_submissions_files_are_fsynced_then_named_then_their_folders_fsynced(s
     storage.commit_all(staged)
 
     kinds = [kind for kind, _ in events]
-    assert kinds == ["fsync file"] * 3 + ["rename"] * 3 + ["fsync folder"] * 3
     renamed = {path for kind, path in events if kind == "rename"}
-    assert {path for kind, path in events if kind == "fsync folder"} == {os.path.dirname(p) for p in renamed}
+    # Each file's folder, and as the store was empty, each new folder's parent: media/ab/ gained
+    # cd/, and media/ gained ab/.
+    folders = {os.path.dirname(p) for p in renamed}
+    folders |= {os.path.dirname(f) for f in folders} | {str(storage.root)}
+    assert kinds == ["fsync file"] * 3 + ["rename"] * 3 + ["fsync folder"] * len(folders)
+    assert {path for kind, path in events if kind == "fsync folder"} == folders
     for file in staged:
         assert file.committed and not file.path.exists()
         assert storage.open(file.sha256).read() in (b"photo one", b"photo two", b"signature")
+
+
+def test_a_file_into_a_folder_that_exists_fsyncs_that_folder_alone(storage, events):
+    staged = storage.stage_bytes(b"photo")
+    storage.path_of(staged.sha256).parent.mkdir(parents=True)
+
+    storage.commit(staged)
+
+    assert events == [("fsync file", str(staged.path)), ("rename", str(storage.path_of(staged.sha256))),
+                      ("fsync folder", str(storage.path_of(staged.sha256).parent))]
 
 
 def test_the_same_bytes_twice_are_stored_once(storage, events):

@@ -90,7 +90,7 @@ class LocalStorage:
         """Move staged files into place under their hashes; identical bytes already stored are kept.
 
         durable=True (evidence): each file's bytes are fsynced before it takes its name, and each
-        folder that gained a name is fsynced before returning. A submission's files go through each
+        folder that gained a name (a file, or a new folder) is fsynced before returning. A submission's files go through each
         step together, so the folders' fsyncs after the first find their entries already on disk
         (the filesystem's journal commits once for the lot instead of once per file). Files that
         can be made again from the evidence (thumbnails) skip the fsyncs.
@@ -106,10 +106,18 @@ class LocalStorage:
             target = self.path_of(staged.sha256)
             if target.exists():
                 staged.path.unlink(missing_ok=True)
-            else:
-                target.parent.mkdir(parents=True, exist_ok=True)
+                continue
+            try:
                 os.replace(staged.path, target)
-                folders.add(target.parent)
+            except FileNotFoundError:  # the first file of its folder: make it (and keep its name too)
+                for folder in (target.parent.parent, target.parent):
+                    try:
+                        folder.mkdir()
+                    except FileExistsError:
+                        continue
+                    folders.add(folder.parent)
+                os.replace(staged.path, target)
+            folders.add(target.parent)
         if durable:
             for folder in folders:
                 _fsync_directory(folder)
