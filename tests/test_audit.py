@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from server.models import AuditEvent
+from server.models import AuditEvent, Submission
 from server.services import audit
 from server.services.idnumbers import mask_id_number
 
@@ -288,3 +288,17 @@ def test_tokens_from_the_command_line_are_audited(app, session, site):
     cli_events = [(e.action, e.details["kind"]) for e in events(session, object_id=username) if e.details.get("via") == "cli"]
     assert cli_events == [("token.issued", "phone"), ("token.issued", "api"), ("token.revoked", "phone")]
     assert all(e.user_id is None for e in events(session, object_id=username) if e.details.get("via") == "cli")
+
+
+def test_a_record_about_no_household_belongs_to_the_smallest_area_holding_its_submitters(session, make):
+    county = make.county()
+    east, west = make.township(county, "101"), make.township(county, "102")
+    villages = [make.village(east, "001", "东村"), make.village(east, "002", "西村"), make.village(west, "001", "南村")]
+
+    def area_of(areas, role="caseworker"):
+        return audit.area_of_submission(Submission(household=None, village_id=None, submitted_by=make.user(role, areas)))
+
+    assert area_of(villages[:1]) == villages[0].id
+    assert area_of(villages[:2]) == east.id
+    assert area_of(villages) == county.id
+    assert area_of([], role="admin") is None  # reaches no area

@@ -67,7 +67,7 @@ def _stream(sha256: str, *, content_type: str, download_name: str):
 def _record_read(user: User, attachment: Attachment, *, thumbnail: bool) -> None:
     """Every read of a photo or signature is audited, a 304 too (the caller proved they hold it)."""
     submission = attachment.version.submission
-    audit.record(db.session, user, "media.read", "media", attachment.sha256, audit.area_of_submission(db.session, submission),
+    audit.record(db.session, user, "media.read", "media", attachment.sha256, audit.area_of_submission(submission),
                  submission_id=submission.id, field=attachment.field, thumbnail=thumbnail)
 
 

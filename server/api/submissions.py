@@ -218,7 +218,7 @@ class SubmissionItem(MethodView):
         user = begin_audited_read()
         reveal = reveal_requested(user, query)
         version = submission_in_reach(db.session, user, submission_id)
-        area_id = audit.area_of_submission(db.session, version.submission)
+        area_id = audit.area_of_submission(version.submission)
         audit.record(db.session, user, "submission.read", "submission", submission_id, area_id)
         if reveal:
             audit.record(db.session, user, "submission.reveal_ids", "submission", submission_id, area_id,

@@ -1,6 +1,7 @@
 """The audit log: record who read, revealed or decided what (append-only), and read it back within reach."""
 from __future__ import annotations
 
+import os
 from datetime import datetime
 
 from flask import has_request_context, request
@@ -31,7 +32,7 @@ def record(session: Session, user: User | None, action: str, object_type: str, o
     return event
 
 
-def area_of_submission(session: Session, submission: Submission) -> int | None:
+def area_of_submission(submission: Submission) -> int | None:
     """Where a submission belongs: its household's village, or the village a village-level record
     names; for any other record about no household, the
     smallest area holding all of the submitter's areas, so that exactly those who may read the
@@ -40,16 +41,8 @@ def area_of_submission(session: Session, submission: Submission) -> int | None:
         return submission.household.village_id
     if submission.village_id is not None:
         return submission.village_id
-    paths = [area.path for area in submission.submitted_by.areas]
-    if not paths:
-        return None
-    common = [segment for segment in paths[0].strip("/").split("/")]
-    for path in paths[1:]:
-        segments = path.strip("/").split("/")
-        prefix = 0
-        while prefix < min(len(common), len(segments)) and common[prefix] == segments[prefix]:
-            prefix += 1
-        common = common[:prefix]
+    # An area's path is its ancestors' ids and its own: "/1/4/9/".
+    common = os.path.commonprefix([area.path.strip("/").split("/") for area in submission.submitted_by.areas])
     return int(common[-1]) if common else None
 
 

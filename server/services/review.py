@@ -47,7 +47,7 @@ def decide(session: Session, user: User, submission_id: int, decision: str, reas
     session.flush()
     session.refresh(submission)
     # The reason's text stays in the review trail, where only readers of the visit see it.
-    audit.record(session, user, "review.decided", "submission", submission.id, audit.area_of_submission(session, submission),
+    audit.record(session, user, "review.decided", "submission", submission.id, audit.area_of_submission(submission),
                  decision=state, review_event_id=event.id)
     return submission
 
@@ -63,7 +63,7 @@ def comment(session: Session, user: User, submission_id: int, text: str) -> Revi
     event = ReviewEvent(submission_id=submission.id, kind="comment", text=text, author_id=user.id)
     session.add(event)
     session.flush()
-    audit.record(session, user, "review.comment", "submission", submission.id, audit.area_of_submission(session, submission),
+    audit.record(session, user, "review.comment", "submission", submission.id, audit.area_of_submission(submission),
                  review_event_id=event.id)
     return event
 
