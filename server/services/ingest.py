@@ -50,9 +50,6 @@ _FORM_AND_INSTANCE = (
 )
 _HOUSEHOLD = (select(Household.id, Household.latitude, Area.path).join(Area, Area.id == Household.village_id)
               .where(Household.case_number == bindparam("case_id")))
-# The first visit with a position places an unplaced household (a concurrent first visit may have).
-_PLACE = (update(Household.__table__).where(Household.id == bindparam("household_id"), Household.latitude.is_(None))
-          .values(latitude=bindparam("latitude"), longitude=bindparam("longitude")))
 _INSERT_SUBMISSION = insert(Submission.__table__).returning(Submission.id)
 _INSERT_VERSION = insert(SubmissionVersion.__table__).returning(SubmissionVersion.id)
 _INSERT_ATTACHMENTS = insert(Attachment.__table__)
@@ -224,8 +221,10 @@ def receive(session: Session, storage: LocalStorage, user: User, prepared: Prepa
     if rows:
         session.execute(_INSERT_ATTACHMENTS, [{"version_id": version_id, **row} for row in rows])
     if household is not None and not household.placed and place["latitude"] is not None:
-        session.execute(_PLACE, {"household_id": household.id, "latitude": place["latitude"],
-                                 "longitude": place["longitude"]})
+        # The first visit with a position places the household, unless a concurrent first visit
+        # did. An ORM UPDATE, so a Household this session already holds is updated as well.
+        session.execute(update(Household).where(Household.id == household.id, Household.latitude.is_(None))
+                        .values(latitude=place["latitude"], longitude=place["longitude"]))
     missing = [row["filename"] for row in rows if not row["sha256"]]
     if missing:
         return Received(201, f"Received; still waiting for {len(missing)} file(s): {', '.join(missing)}. Send again.",
