@@ -101,10 +101,11 @@ class Attachment(Base):
     """A file the XML names. sha256 is NULL until the file has arrived (an incomplete submission)."""
 
     __tablename__ = "attachments"
+    # Also the index for a version's files (version_id leads): no second one to keep up per row.
     __table_args__ = (UniqueConstraint("version_id", "filename"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    version_id: Mapped[int] = mapped_column(ForeignKey("submission_versions.id", ondelete="RESTRICT"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("submission_versions.id", ondelete="RESTRICT"))
     filename: Mapped[str] = mapped_column(String(255))
     field: Mapped[str] = mapped_column(String(255))  # the question's path, e.g. sights/sight_head_photo
     sha256: Mapped[str | None] = mapped_column(String(64), index=True)
