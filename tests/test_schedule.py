@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from server.models import Household
+from server.models import Household, SubmissionVersion
 from server.services import schedule
 
 from .builders import DEFAULT_WHEN, household_visit
@@ -300,3 +300,17 @@ def test_recompute_command_after_a_rule_change(app, session, make, site, client)
     assert _due(session, household) == schedule.add_months(visited_on, 1)
     unknown = app.test_cli_runner().invoke(args=["households", "recompute-due", "--county", "999999"])
     assert unknown.exit_code != 0
+
+
+def test_a_visits_day_is_its_answer_else_the_local_day_it_was_started_else_received():
+    # 17:30 UTC on the 22nd is 01:30 on the 23rd in the county: the caseworker's day is the 23rd.
+    started = datetime(2026, 11, 22, 17, 30, tzinfo=timezone.utc)
+    received = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
+    version = SubmissionVersion(started_at=started, received_at=received)
+    assert schedule.visit_date({"visit_date": "2026-11-20"}, version) == date(2026, 11, 20)
+    assert schedule.visit_date({}, version) == date(2026, 11, 23)
+    assert schedule.visit_date({"visit_date": "not a date"}, version) == date(2026, 11, 23)
+    unstarted = SubmissionVersion(started_at=None, received_at=datetime(2026, 11, 24, 16, 10, tzinfo=timezone.utc))
+    assert schedule.visit_date({}, unstarted) == date(2026, 11, 25)
+    # A correction sent later keeps the day of the submission's first receipt.
+    assert schedule.visit_date({}, unstarted, received=received) == date(2026, 11, 24)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy.orm import Session, selectinload
 
@@ -10,6 +10,7 @@ from ..models import ApprovalRound, Flag, Household, StatusChange, Submission, S
 from . import eligibility
 from .approvals import rounds_of, status_changes_of
 from .ingest import visit_answers
+from .schedule import visit_date
 from .submissions import current_versions
 
 # The three books and the three tables, by the form that records each.
@@ -82,11 +83,7 @@ def _eligibility(session: Session, household: Household, visit: SubmissionVersio
     answers = visit_answers(visit)
     if answers.get("outcome") != "done":
         return None
-    try:
-        on = date.fromisoformat(answers.get("visit_date", ""))
-    except ValueError:
-        on = visit.received_at.date()
-    return eligibility.as_json(eligibility.compute(session, household, answers, on))
+    return eligibility.as_json(eligibility.compute(session, household, answers, visit_date(answers, visit)))
 
 
 def _timeline(versions: list[SubmissionVersion], approvals: list[ApprovalRound],

@@ -19,7 +19,6 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from geopy.distance import geodesic
 from sqlalchemy import cast, func, literal, or_, select
@@ -30,12 +29,11 @@ from ..models import Area, Attachment, CountyRules, Flag, Household, Standard, S
 from ..models import rules as defaults
 from .media import SIMILAR_PHASH_DISTANCE, phash_distance
 from .forms import structure_of
-from .schedule import household_visits
+from .schedule import LOCAL_TZ, household_visits, visit_date
 from .xforms import HTML_NS, XFORMS_NS, answers, flat_answers, parse_instance
 
 CHECKED_FORMS = ("household_visit", "spot_check")
-# Supervisors read times in the county's local time (phones write EXIF in it too; see media.py).
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+# Supervisors read times in the county's local time, LOCAL_TZ (phones write EXIF in it too; see media.py).
 
 # Who went: the repeat, its name and signature fields, and how many distinct people are required.
 # household_visit: at least two staff visit each household (domain). spot_check: the form itself
@@ -481,14 +479,6 @@ def _choice_labels(md5: str, xform: bytes, list_name: str) -> dict[str, tuple[st
     return labels
 
 
-def _visit_date(visit: _Visit) -> date:
-    try:
-        return date.fromisoformat(visit.answers.get("visit_date") or "")
-    except ValueError:
-        moment = visit.version.started_at or visit.version.received_at
-        return moment.astimezone(LOCAL_TZ).date()
-
-
 def _yuan(fen: int) -> str:
     return f"{Decimal(fen) / 100:.2f}"
 
@@ -504,7 +494,7 @@ def _income(session: Session, visit: _Visit) -> list[Flag]:
     members = [m for m in visit.answers.get("members") or [] if isinstance(m, dict)]
     if household is None or visit.outcome != "done" or not members:
         return []
-    on = _visit_date(visit)
+    on = visit_date(visit.answers, visit.version)
     result = compute(session, household, visit.answers, on)
     if not result.income_above_standard:
         return []  # at or below the standard, or no standard set for the area: nothing to flag

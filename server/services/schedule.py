@@ -134,6 +134,16 @@ class Visit:
     answers: dict  # groups flattened; members a list of flattened dicts
 
 
+def visit_date(answers: dict, version: SubmissionVersion, received: datetime | None = None) -> date:
+    """The day of a visit: its visit_date answer; failing that, the day (local time) the form was
+    started on the phone, or else received (`received`: the submission's first receipt where the
+    caller has it, so a correction sent later does not move the visit; else this version's)."""
+    try:
+        return date.fromisoformat(answers.get("visit_date") or "")
+    except ValueError:
+        return (version.started_at or received or version.received_at).astimezone(LOCAL_TZ).date()
+
+
 def household_visits(session: Session, household: Household) -> list[Visit]:
     """The household's current household_visit versions, oldest first (visit date, then receipt)."""
     rows = session.execute(
@@ -147,10 +157,7 @@ def household_visits(session: Session, household: Household) -> list[Visit]:
     visits = []
     for version, received in rows:
         flat = flat_answers(visit_answers(version))
-        try:
-            on = date.fromisoformat(flat.get("visit_date") or "")
-        except ValueError:
-            on = (version.started_at or received).astimezone(LOCAL_TZ).date()
+        on = visit_date(flat, version, received)
         visits.append((on, received, version.id, Visit(version, on, flat.get("outcome") or "", flat)))
     visits.sort(key=lambda row: row[:3])
     return [row[3] for row in visits]

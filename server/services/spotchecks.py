@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -26,6 +25,7 @@ from ..models import Attachment, Campaign, CountyRules, Flag, Household, SampleI
 from ..models import rules as defaults
 from . import eligibility, ingest, spot_rates  # ingest: only its functions are used, at call time
 from .eligibility import yuan
+from .schedule import visit_date
 from .xforms import flat_answers
 
 log = logging.getLogger(__name__)
@@ -98,13 +98,6 @@ def version_answers(version: SubmissionVersion) -> dict:
     return flat_answers(ingest.visit_answers(version))
 
 
-def _visit_date(answers: dict, version: SubmissionVersion) -> date:
-    try:
-        return date.fromisoformat(answers.get("visit_date") or "")
-    except ValueError:
-        return version.received_at.date()
-
-
 def _names(values) -> tuple[str, ...]:
     return tuple(sorted("".join(str(value or "").split()) for value in values))  # "张 建国" is "张建国"
 
@@ -141,7 +134,7 @@ def original_facts(session: Session, household: Household, version: SubmissionVe
     answers = version_answers(version) if version is not None else {}
     if answers.get("outcome") == "done":
         members = _member_rows(answers)
-        result = eligibility.compute(session, household, answers, _visit_date(answers, version))
+        result = eligibility.compute(session, household, answers, visit_date(answers, version))
         worked_out = result.standard_fen is not None and result.covered_persons > 0
         return Facts(
             source="visit", household_size=len(members), members=_names(m.get("member_name") for m in members),
@@ -160,7 +153,7 @@ def original_facts(session: Session, household: Household, version: SubmissionVe
 def check_facts(session: Session, household: Household, version: SubmissionVersion) -> Facts:
     answers = version_answers(version)
     members = _member_rows(answers)
-    result = eligibility.compute(session, household, answers, _visit_date(answers, version)) if members else None
+    result = eligibility.compute(session, household, answers, visit_date(answers, version)) if members else None
     return Facts(
         source="check", household_size=_integer(answers.get("household_size_found")),
         members=_names(m.get("member_name") for m in members),
