@@ -142,9 +142,10 @@ def phones_sending(session: Session, *, pause: timedelta, longest: timedelta) ->
     Checking alongside a burst of uploads costs the uploads far more than its CPU share (its write
     transactions, fsyncs and thumbnails interleave with theirs: half the small uploads per second
     on SQLite); after the burst, or once a version has waited `longest`, the worker goes on."""
-    waiting = select(SubmissionVersion.received_at).where(SubmissionVersion.checked_at.is_(None))
-    newest = session.scalar(waiting.order_by(SubmissionVersion.id.desc()).limit(1))
-    oldest = session.scalar(waiting.order_by(SubmissionVersion.id).limit(1)) if newest is not None else None
+    oldest, newest = session.execute(
+        select(func.min(SubmissionVersion.received_at), func.max(SubmissionVersion.received_at))
+        .where(SubmissionVersion.checked_at.is_(None))
+    ).one()
     session.rollback()
     now = utcnow()
     return newest is not None and now - newest < pause and now - oldest < longest

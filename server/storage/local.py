@@ -90,10 +90,11 @@ class LocalStorage:
         """Move staged files into place under their hashes; identical bytes already stored are kept.
 
         durable=True (evidence): each file's bytes are fsynced before it takes its name, and each
-        folder that gained a name (a file, or a new folder) is fsynced before returning. A submission's files go through each
-        step together, so the folders' fsyncs after the first find their entries already on disk
-        (the filesystem's journal commits once for the lot instead of once per file). Files that
-        can be made again from the evidence (thumbnails) skip the fsyncs.
+        folder that gained a name (a file, or a new folder) is fsynced before returning. A
+        submission's files go through each step together, so the folders' fsyncs after the first
+        find their entries already on disk (the filesystem's journal commits once for the lot
+        instead of once per file). Files that can be made again from the evidence (thumbnails) skip
+        the fsyncs.
         """
         pending = [staged for staged in files if not staged.committed]
         for staged in pending:
