@@ -179,8 +179,10 @@ def main() -> None:
     sizes = {name: len(xml) + sum(map(len, files.values())) for name, [(xml, files), *_] in floor_payloads.items()}
     with tempfile.TemporaryDirectory() as floor_folder:
         floor_port = free_port()
-        floor = start([sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--bind", f"127.0.0.1:{floor_port}",
-                       "bench.floor_app:app"], {**os.environ, "FLOOR_DIR": floor_folder}, floor_port)
+        # --config /dev/null: not the project's gunicorn.conf.py, whose check workers are no part of a bare app
+        floor = start([sys.executable, "-m", "gunicorn", "--config", os.devnull, "--workers", str(args.workers),
+                       "--bind", f"127.0.0.1:{floor_port}", "bench.floor_app:app"], {**os.environ, "FLOOR_DIR": floor_folder},
+                      floor_port)
         try:
             print(f"floor: bare WSGI, multipart streamed to disk with fsync, {args.workers} workers; each figure is the median"
                   f" of {args.rounds} runs, floor and ours in turn (this machine's speed drifts)")
