@@ -39,6 +39,9 @@ def from_environment() -> dict:
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
         # Largest submission body a phone may send; Collect splits uploads above it.
         "OPENROSA_ACCEPT_CONTENT_LENGTH": _int("OPENROSA_ACCEPT_CONTENT_LENGTH", 50 * 1024 * 1024),
+        # Largest form data (the xml_submission_file part) accepted. Our forms' instance documents
+        # are a few KB; parsed, each byte can cost ~45 bytes of memory, so the cap bounds a worker.
+        "MAX_FORM_DATA_BYTES": _int("MAX_FORM_DATA_BYTES", 1024 * 1024),
         # Largest photo accepted, in pixels (a 1600-pixel phone photo is ~2 million).
         "MAX_IMAGE_PIXELS": _int("MAX_IMAGE_PIXELS", 40_000_000),
         # Decode pictures and run the checks inside the submission request, before the answer,

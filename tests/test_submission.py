@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from server.models import Household, Submission, SubmissionVersion
-from server.services import checking, ingest
+from server.services import checking, ingest, xforms
 
 from .builders import household_visit, jpeg_with_exif
 from .conftest import OPENROSA
@@ -183,11 +183,38 @@ def test_unknown_form_or_version_is_404_and_older_versions_are_accepted(client, 
 @pytest.mark.parametrize("body, expected", [
     (b"<data id='household_visit'", "well-formed"),
     (b"<?xml version='1.0'?><!DOCTYPE d [<!ENTITY e 'x'>]><data id='household_visit' version='2026112301'>&e;</data>", "refuses"),
+    # Nested past what the walks over an instance recurse through (it was a 500).
+    (b"<data id='household_visit' version='2026112301'>" + b"<g>" * 5000 + b"</g>" * 5000 + b"</data>", "levels deep"),
 ])
 def test_malformed_or_hostile_xml_is_400(client, worker, body, expected):
     _, token = worker
     response = post(client, token, body, {})
     assert response.status_code == 400 and expected in message(response)
+
+
+def test_form_data_may_nest_max_depth_levels_and_no_more():
+    def nested(levels: int) -> bytes:  # the root is level 1
+        return b"<data>" + b"<g>" * (levels - 1) + b"</g>" * (levels - 1) + b"</data>"
+
+    assert xforms.parse_instance(nested(xforms.MAX_DEPTH)) is not None
+    with pytest.raises(xforms.InstanceInvalid, match="levels deep"):
+        xforms.parse_instance(nested(xforms.MAX_DEPTH + 1))
+
+
+def test_form_data_over_its_limit_is_413_and_nothing_is_stored(client, session, app, worker, household, monkeypatch):
+    # The form data is read into memory and parsed (~45 bytes of memory per byte): 8 MB of empty
+    # elements took 358 MB. Its own cap keeps that small whatever the body's limit.
+    _, token = worker
+    xml, files = household_visit(household.case_number)
+    monkeypatch.setitem(app.config, "MAX_FORM_DATA_BYTES", len(xml) - 1)
+    storage = app.extensions["storage"]
+    before = set(storage.keys())
+    response = post(client, token, xml, files)
+    assert response.status_code == 413 and "form data" in message(response)
+    assert stored_version(session, instance_id_of(xml)) is None
+    assert set(storage.keys()) == before
+    monkeypatch.setitem(app.config, "MAX_FORM_DATA_BYTES", len(xml))
+    assert post(client, token, xml, files).status_code == 201
 
 
 def test_missing_instance_id_or_wrong_root_is_400(client, worker, household):

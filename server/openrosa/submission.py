@@ -33,7 +33,11 @@ def submission_post():
     xml_part = request.files.get("xml_submission_file")
     if xml_part is None:
         raise InvalidInput("The upload has no xml_submission_file part.")
-    xml = xml_part.stream.read()  # staged on disk; the form data itself is small
+    most = current_app.config["MAX_FORM_DATA_BYTES"]
+    if xml_part.stream.size > most:  # staged on disk so far; read into memory below
+        raise TooLarge(f"The form data (xml_submission_file) is larger than {most // 1024} KB, which no form of "
+                       "this server produces. Nothing was saved.")
+    xml = xml_part.stream.read()
     uploads = {
         part.filename: ingest.Upload(part.filename, part.stream)
         for name, part in request.files.items(multi=True)

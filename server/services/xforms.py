@@ -49,14 +49,25 @@ def form_structure(xml: bytes) -> FormStructure:
     return FormStructure(local(data.tag), frozenset(binary), frozenset(images & binary), frozenset(repeats))
 
 
+# Deepest element nesting accepted in form data, the root being level 1: our forms nest groups and
+# repeats a few levels deep; the walks over an instance (leaves, answers) recurse once per level.
+MAX_DEPTH = 64
+_BELOW_MAX_DEPTH = "/".join(["*"] * MAX_DEPTH)  # an element at level MAX_DEPTH + 1
+
+
 def parse_instance(xml: bytes) -> ET.Element:
-    """Parse a submission without DTDs, external entities or entity expansion."""
+    """Parse a submission without DTDs, external entities or entity expansion, nested at most
+    MAX_DEPTH levels deep."""
     try:
-        return SafeET.fromstring(xml, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        root = SafeET.fromstring(xml, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except ET.ParseError as error:
         raise InstanceInvalid(f"The form data is not well-formed XML ({error}).") from None
     except Exception as error:  # defusedxml's refusals (DTD, entities)
         raise InstanceInvalid(f"The form data uses XML features this server refuses ({type(error).__name__}).") from None
+    if root.find(_BELOW_MAX_DEPTH) is not None:
+        raise InstanceInvalid(f"The form data nests elements more than {MAX_DEPTH} levels deep, "
+                              "which no form of this server does.")
+    return root
 
 
 def leaves(element: ET.Element, path: str = ""):
