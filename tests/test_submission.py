@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
 from server.models import Household, Submission, SubmissionVersion
 from server.services import checking, ingest, xforms
@@ -160,6 +161,26 @@ def test_parts_not_named_in_the_xml_are_not_stored(client, session, app, worker,
     assert post(client, token, xml, {**files, "stray.txt": stray}).status_code == 201
     assert not app.extensions["storage"].exists(hashlib.sha256(stray).hexdigest())
     assert "stray.txt" not in {a.filename for a in stored_version(session, instance_id_of(xml)).attachments}
+
+
+def test_two_different_files_under_one_name_are_refused(client, session, app, worker, household):
+    # Which of them is the evidence? Neither is stored; the same file twice is harmless.
+    _, token = worker
+    xml, files = household_visit(household.case_number)
+    photo, other = [name for name in files if name.endswith(".jpg")][:2]
+
+    def send(extra: bytes):
+        parts = MultiDict([("xml_submission_file", (io.BytesIO(xml), "submission.xml", "text/xml"))]
+                          + [(name, (io.BytesIO(body), name)) for name, body in files.items()])
+        parts.add(photo, (io.BytesIO(extra), photo))
+        return client.post(f"/key/{token}/submission", data=parts, headers=OPENROSA, content_type="multipart/form-data")
+
+    storage = app.extensions["storage"]
+    before = set(storage.keys())
+    response = send(files[other])
+    assert response.status_code == 400 and f"two different files named {photo}" in message(response)
+    assert stored_version(session, instance_id_of(xml)) is None and set(storage.keys()) == before
+    assert send(files[photo]).status_code == 201 and stored_version(session, instance_id_of(xml)).is_complete
 
 
 def test_unknown_form_or_version_is_404_and_older_versions_are_accepted(client, session, worker, household):

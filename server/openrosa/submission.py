@@ -38,11 +38,14 @@ def submission_post():
         raise TooLarge(f"The form data (xml_submission_file) is larger than {most // 1024} KB, which no form of "
                        "this server produces. Nothing was saved.")
     xml = xml_part.stream.read()
-    uploads = {
-        part.filename: ingest.Upload(part.filename, part.stream)
-        for name, part in request.files.items(multi=True)
-        if name != "xml_submission_file" and part.filename and name != "*isIncomplete*"
-    }
+    uploads: dict[str, ingest.Upload] = {}
+    for name, part in request.files.items(multi=True):
+        if name in ("xml_submission_file", "*isIncomplete*") or not part.filename:
+            continue
+        if part.filename in uploads and uploads[part.filename].staged.sha256 != part.stream.sha256:
+            raise InvalidInput(f"The upload carries two different files named {part.filename}; "
+                               "send the form again. Nothing was saved.")
+        uploads[part.filename] = ingest.Upload(part.filename, part.stream)
     max_pixels = current_app.config["MAX_IMAGE_PIXELS"]
     begin_read()
     prepared = ingest.prepare(db.session, get_storage(), g.user, xml, uploads, max_pixels=max_pixels)
