@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 import uuid
 
 import pytest
@@ -308,6 +309,60 @@ def test_first_visit_fills_the_registered_location(client, session, make, area, 
     assert post(client, token, xml, files).status_code == 201
     session.expire_all()
     assert (household.latitude, household.longitude) == pytest.approx((35.0401, 104.7222))
+
+
+@pytest.mark.parametrize("location, kept", [
+    ("95.0 104.7 1800 5", None), ("35.0 190.0 1800 5", None), ("nan nan 0 5", None), ("inf -inf 0 5", None),
+    ("35.0401 104.7222 1800 -3", (35.0401, 104.7222, None)), ("35.0401 104.7222 1800 nan", (35.0401, 104.7222, None)),
+])
+def test_a_location_that_is_no_position_is_kept_out_of_the_columns(client, session, make, area, worker, location, kept):
+    # The visit is stored whole (its XML says what the phone sent) and the checks say it has no
+    # location; before, a first visit's impossible position failed the households' CHECK: a 500.
+    _, token = worker
+    household = make.household(area["village"], latitude=None, longitude=None)
+    xml, files = household_visit(household.case_number)
+    xml = re.sub(rb"<location>[^<]*</location>", f"<location>{location}</location>".encode(), xml)
+    assert post(client, token, xml, files).status_code == 201
+    version = stored_version(session, instance_id_of(xml))
+    assert location.encode() in version.xml
+    if kept is None:
+        assert (version.latitude, version.longitude, version.accuracy) == (None, None, None)
+        assert household.latitude is None
+    else:
+        assert (version.latitude, version.longitude, version.accuracy) == pytest.approx(kept)
+        assert (household.latitude, household.longitude) == pytest.approx(kept[:2])
+
+
+@pytest.mark.parametrize("name", ["instanceID", "deprecatedID"])
+def test_ids_longer_than_255_characters_are_400(client, worker, household, name):
+    # They did not fit PostgreSQL's column: a 500 there, while SQLite stored them.
+    _, token = worker
+    xml, files = household_visit(household.case_number)
+    long_id = b"uuid:" + b"a" * 251
+    if name == "instanceID":
+        xml = xml.replace(instance_id_of(xml).encode(), long_id)
+    else:
+        xml = xml.replace(b"</instanceID>", b"</instanceID><deprecatedID>" + long_id + b"</deprecatedID>")
+    response = post(client, token, xml, files)
+    assert response.status_code == 400 and f"meta/{name} is longer than 255" in message(response)
+
+
+@pytest.mark.parametrize("answer, expected", [
+    ({"applicant/applicant_residence": "city"}, "'city' is not one of urban, rural"),
+    ({"applicant/applicant_name": "名" * 101}, "applicant_name is longer than 100"),
+    ({"applicant/applicant_address": "址" * 256}, "applicant_address is longer than 255"),
+])
+def test_a_new_applicant_whose_answers_fit_no_case_is_400(client, session, app, make, area, answer, expected):
+    token = make.token(make.user("caseworker", [area["village"]]))
+    xml, files = household_visit(None, visit_type="application", is_new_applicant="yes", applicant=None, **{
+        "applicant/applicant_name": "赵新户", "applicant/applicant_address": "东村 9 号",
+        "applicant/applicant_residence": "rural", "applicant/applicant_village": area["village"].code, **answer})
+    storage = app.extensions["storage"]
+    before = set(storage.keys())
+    response = post(client, token, xml, files)
+    assert response.status_code == 400 and expected in message(response)
+    assert session.scalar(select(Household).where(Household.status == "applicant")) is None
+    assert set(storage.keys()) == before
 
 
 def test_a_correction_may_file_the_visit_under_another_household(client, session, make, area, worker, household):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +22,8 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
-from ..models import Area, Attachment, Form, FormVersion, Household, Submission, SubmissionVersion, User, utcnow
+from ..models import (RESIDENCES, Area, Attachment, Form, FormVersion, Household, Submission, SubmissionVersion, User,
+                      utcnow)
 from ..storage import LocalStorage, StagedFile
 from . import media, review
 from .areas import is_in_reach, reaches
@@ -50,6 +52,7 @@ _FORM_AND_INSTANCE = (
 )
 _HOUSEHOLD = (select(Household.id, Household.latitude, Area.path).join(Area, Area.id == Household.village_id)
               .where(Household.case_number == bindparam("case_id")))
+_ID_LENGTH = SubmissionVersion.__table__.c.instance_id.type.length  # instanceID and deprecatedID
 _INSERT_SUBMISSION = insert(Submission.__table__).returning(Submission.id)
 _INSERT_VERSION = insert(SubmissionVersion.__table__).returning(SubmissionVersion.id)
 _INSERT_ATTACHMENTS = insert(Attachment.__table__)
@@ -129,16 +132,21 @@ def prepare(session: Session, storage: LocalStorage, user: User, xml: bytes, upl
         raise InvalidInput(f"The form data's root element <{local(root.tag)}> does not match form {form_id!r}.")
     if not instance_id:
         raise InvalidInput("The form data has no meta/instanceID.")
+    deprecated_id = find_text(root, "meta/deprecatedID") or None
+    for name, value in (("instanceID", instance_id), ("deprecatedID", deprecated_id or "")):
+        if len(value) > _ID_LENGTH:
+            raise InvalidInput(f"The form data's meta/{name} is longer than {_ID_LENGTH} characters.")
     # Refuse a household outside the caller's areas before any of its photos is stored.
     household = _named_household(session, user, root)
     village = _named_village(session, user, root)
     if _is_new_applicant(form_id, root):
         _applicant_village(session, user, root)
+        _applicant(root)
     prepared = Prepared(
         form_pk=form.form_pk, form_id=form_id, form_version_id=form.version_pk, structure=structure, root=root,
         xml=xml, household=household, village_id=village.id if village else None, seen=form.stored_version_id is not None,
         xml_sha256=hashlib.sha256(xml).hexdigest(), instance_id=instance_id,
-        deprecated_id=find_text(root, "meta/deprecatedID") or None, expected=_expected_files(root, structure),
+        deprecated_id=deprecated_id, expected=_expected_files(root, structure),
     )
     already = {sha256 for *_, sha256 in found if sha256}
     fresh = [(uploads[filename], field) for filename, field in prepared.expected.items()
@@ -277,14 +285,26 @@ def _applicant_village(session: Session, user: User, root) -> Area:
     return villages[0]  # forms before 2026112302 name no village: the caseworker's first
 
 
+def _applicant(root) -> dict:
+    """A new applicant's case fields from the form data, refused when they do not fit a case."""
+    fields = {"head_name": find_text(root, "applicant/applicant_name") or "新申请人",
+              "address": find_text(root, "applicant/applicant_address"),
+              "residence": find_text(root, "applicant/applicant_residence") or "rural"}
+    for column, question in (("head_name", "applicant_name"), ("address", "applicant_address")):
+        longest = Household.__table__.c[column].type.length
+        if len(fields[column]) > longest:
+            raise InvalidInput(f"The applicant's {question} is longer than {longest} characters.")
+    if fields["residence"] not in RESIDENCES:
+        raise InvalidInput(f"The applicant's applicant_residence {fields['residence']!r} is not one of "
+                           f"{', '.join(RESIDENCES)}.")
+    return fields
+
+
 def _new_applicant(session: Session, user: User, root) -> Household:
     """A new applicant visited before any case exists becomes an applicant case in the chosen village."""
     village = _applicant_village(session, user, root)
-    name = find_text(root, "applicant/applicant_name") or "新申请人"
     number = f"{village.code}N{utcnow():%y%m%d%H%M%S%f}"[:32]
-    household = Household(case_number=number, village_id=village.id, head_name=name,
-                          address=find_text(root, "applicant/applicant_address"),
-                          residence=find_text(root, "applicant/applicant_residence") or "rural", status="applicant")
+    household = Household(case_number=number, village_id=village.id, status="applicant", **_applicant(root))
     session.add(household)
     session.flush()
     return household
@@ -300,14 +320,22 @@ def _visit_facts(root) -> dict:
     """Where and when the visit took place, as the form data says (a version's columns)."""
     facts = {"latitude": None, "longitude": None, "accuracy": None,
              "started_at": _instant(find_text(root, "start")), "ended_at": _instant(find_text(root, "end"))}
-    parts = find_text(root, "location").split()
-    if len(parts) >= 2:
-        try:
-            facts.update(latitude=float(parts[0]), longitude=float(parts[1]))
-            facts["accuracy"] = float(parts[3]) if len(parts) >= 4 else None
-        except ValueError:
-            pass
+    # A geopoint: "latitude longitude altitude accuracy". One that is no position on Earth is left
+    # out, as a missing one is: the checks say the visit has no location.
+    parts = (find_text(root, "location").split() + [""] * 4)[:4]
+    latitude, longitude, _, accuracy = (_finite(part) for part in parts)
+    if latitude is not None and longitude is not None and abs(latitude) <= 90 and abs(longitude) <= 180:
+        facts.update(latitude=latitude, longitude=longitude)
+        facts["accuracy"] = accuracy if accuracy is None or accuracy >= 0 else None
     return facts
+
+
+def _finite(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
 
 
 def _instant(value: str) -> datetime | None:
