@@ -56,7 +56,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from .api import register_api
 
-    register_api(Api(app))
+    register_api(app, Api(app))
     register_error_handlers(app)  # after flask-smorest's, which it replaces
 
     from .cli import register_cli

@@ -1,8 +1,22 @@
 """The JSON API for people and scripts (flask-smorest, OpenAPI at /api/v1/openapi.json)."""
+from flask import Flask
 from flask_smorest import Api
+from werkzeug.routing import IntegerConverter
+
+MAX_ID = 2**31 - 1  # PostgreSQL's integer, our tables' ids
 
 
-def register_api(api: Api) -> None:
+class IdConverter(IntegerConverter):
+    """A row's id in a path, `<id:name>`: 1 to MAX_ID. Any other number names no row and matches no
+    route, a 404 (PostgreSQL would refuse to compare a larger one with an integer column: a 500)."""
+
+    def __init__(self, url_map) -> None:
+        super().__init__(url_map, min=1, max=MAX_ID)
+
+
+def register_api(app: Flask, api: Api) -> None:
+    app.url_map.converters["id"] = IdConverter
+    api.register_converter(IdConverter, lambda _: {"type": "integer", "minimum": 1, "maximum": MAX_ID})
     from . import (areas, audit, campaigns, cases, casefile, county_rules, due, forms, media, relatives, spotchecks,
                    standards, submissions, users)
 

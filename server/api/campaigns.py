@@ -11,6 +11,7 @@ from ..models import POPULATIONS, Campaign, User, VillageRedo
 from ..services import sampling, spot_rates
 from ..services.areas import is_in_reach
 from ..services.users import user_by_username
+from . import MAX_ID
 from .auth import api_user, require_role
 from .pagination import SqlPage
 
@@ -81,7 +82,7 @@ class RedoSchema(Schema):
 
 
 class RedoQuerySchema(Schema):
-    campaign = fields.Integer(metadata={"description": "Campaign id"})
+    campaign = fields.Integer(validate=validate.Range(1, MAX_ID), metadata={"description": "Campaign id"})
     open = fields.Boolean(metadata={"description": "true: open flags only; false: withdrawn ones only"})
 
 
@@ -179,7 +180,7 @@ class Campaigns(MethodView):
         return campaign
 
 
-@blp.route("/<int:campaign_id>")
+@blp.route("/<id:campaign_id>")
 class CampaignItem(MethodView):
     @blp.response(200, CampaignDetailSchema)
     def get(self, campaign_id):
@@ -187,7 +188,7 @@ class CampaignItem(MethodView):
         return _detail(_campaign(campaign_id))
 
 
-@blp.route("/<int:campaign_id>/draw")
+@blp.route("/<id:campaign_id>/draw")
 class CampaignDraw(MethodView):
     @blp.response(200, CampaignDetailSchema)
     @blp.alt_response(409, description="Already drawn")
@@ -200,7 +201,7 @@ class CampaignDraw(MethodView):
         return _detail(campaign)
 
 
-@blp.route("/<int:campaign_id>/assign")
+@blp.route("/<id:campaign_id>/assign")
 class CampaignAssign(MethodView):
     @blp.arguments(AssignSchema)
     @blp.response(200, CampaignDetailSchema)
@@ -215,7 +216,7 @@ class CampaignAssign(MethodView):
         return _detail(campaign)
 
 
-@blp.route("/<int:campaign_id>/rates")
+@blp.route("/<id:campaign_id>/rates")
 class CampaignRates(MethodView):
     @blp.response(200, RatesSchema)
     def get(self, campaign_id):
@@ -235,7 +236,7 @@ class Redos(MethodView):
         return spot_rates.redos_in_reach(user, campaign_id=query.get("campaign"), is_open=query.get("open"))
 
 
-@blp.route("/redos/<int:redo_id>/withdraw")
+@blp.route("/redos/<id:redo_id>/withdraw")
 class RedoWithdraw(MethodView):
     @blp.arguments(WithdrawSchema)
     @blp.response(200, RedoSchema)

@@ -165,7 +165,7 @@ class Approvals(MethodView):
         return approvals.open_round(db.session, api_user(), case_number, data["basis_submission_id"])
 
 
-@blp.route("/<case_number>/approvals/<int:round_id>/levels")
+@blp.route("/<case_number>/approvals/<id:round_id>/levels")
 class ApprovalLevels(MethodView):
     @blp.arguments(LevelOpinionSchema)
     @blp.response(201, LevelOpinionSchema)

@@ -69,7 +69,7 @@ class SampleItemQuerySchema(Schema):
     checker = fields.String(metadata={"description": "Username of the checker"})
 
 
-@blp.route("/<int:campaign_id>/items")
+@blp.route("/<id:campaign_id>/items")
 class SampleItems(MethodView):
     @blp.arguments(SampleItemQuerySchema, location="query")
     @blp.response(200, SampleItemSchema(many=True))
@@ -95,7 +95,7 @@ class SampleItems(MethodView):
         return selected
 
 
-@blp.route("/<int:campaign_id>/items/<int:item_id>")
+@blp.route("/<id:campaign_id>/items/<id:item_id>")
 class SampleItemDetail(MethodView):
     @blp.response(200, SampleItemDetailSchema)
     @blp.alt_response(404, description="No such sampled household in your areas")

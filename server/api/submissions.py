@@ -207,7 +207,7 @@ class Submissions(MethodView):
         return selected
 
 
-@blp.route("/<int:submission_id>")
+@blp.route("/<id:submission_id>")
 class SubmissionItem(MethodView):
     @blp.arguments(RevealQuerySchema, location="query")
     @blp.response(200, SubmissionSchema)
@@ -228,7 +228,7 @@ class SubmissionItem(MethodView):
         return version
 
 
-@blp.route("/<int:submission_id>/review")
+@blp.route("/<id:submission_id>/review")
 class SubmissionReview(MethodView):
     @blp.arguments(ReviewDecisionSchema)
     @blp.response(200, SubmissionSchema)
@@ -241,7 +241,7 @@ class SubmissionReview(MethodView):
         return submission_in_reach(db.session, user, submission_id)
 
 
-@blp.route("/<int:submission_id>/comments")
+@blp.route("/<id:submission_id>/comments")
 class SubmissionComments(MethodView):
     @blp.arguments(CommentSchema)
     @blp.response(201, ReviewEventSchema)

@@ -134,7 +134,7 @@ class ApiTokens(MethodView):
                 "revoked_at": None, "token": secret}
 
 
-@blp.route("/<username>/api-tokens/<int:token_id>")
+@blp.route("/<username>/api-tokens/<id:token_id>")
 class ApiTokenItem(MethodView):
     @blp.response(204)
     def delete(self, username, token_id):
