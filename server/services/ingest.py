@@ -102,6 +102,7 @@ class Prepared:
     expected: dict[str, str]  # file name -> field
     household: NamedHousehold | None  # the household case_id names, in the caller's areas
     village_id: int | None  # the village a village-level record names, in the caller's areas
+    applicant: dict | None  # a new applicant's case to make (village_code and Household fields), checked
     seen: bool  # a version with this instanceID was on the server (or a concurrent post may have stored one)
 
 
@@ -139,13 +140,11 @@ def prepare(session: Session, storage: LocalStorage, user: User, xml: bytes, upl
     # Refuse a household outside the caller's areas before any of its photos is stored.
     household = _named_household(session, user, root)
     village = _named_village(session, user, root)
-    if _is_new_applicant(form_id, root):
-        _applicant_village(session, user, root)
-        _applicant(root)
+    applicant = _applicant(session, user, root) if _is_new_applicant(form_id, root) else None
     prepared = Prepared(
         form_pk=form.form_pk, form_id=form_id, form_version_id=form.version_pk, structure=structure, root=root,
-        xml=xml, household=household, village_id=village.id if village else None, seen=form.stored_version_id is not None,
-        xml_sha256=hashlib.sha256(xml).hexdigest(), instance_id=instance_id,
+        xml=xml, household=household, village_id=village.id if village else None, applicant=applicant,
+        seen=form.stored_version_id is not None, xml_sha256=hashlib.sha256(xml).hexdigest(), instance_id=instance_id,
         deprecated_id=deprecated_id, expected=_expected_files(root, structure),
     )
     already = {sha256 for *_, sha256 in found if sha256}
@@ -201,8 +200,8 @@ def receive(session: Session, storage: LocalStorage, user: User, prepared: Prepa
         session.flush()  # the one-current-version index must see the old version retired first
         submission_id = submission.id
     else:
-        if household is None and _is_new_applicant(prepared.form_id, prepared.root):
-            household = NamedHousehold(_new_applicant(session, user, prepared.root).id, placed=False)
+        if household is None and prepared.applicant is not None:
+            household = NamedHousehold(_new_applicant(session, prepared.applicant).id, placed=False)
         # The rows of a new submission go in by plain INSERTs (here and below): the ORM's unit of
         # work cost more than the rest of the write phase together, on every upload.
         submission_id = session.execute(_INSERT_SUBMISSION, {
@@ -285,9 +284,12 @@ def _applicant_village(session: Session, user: User, root) -> Area:
     return villages[0]  # forms before 2026112302 name no village: the caseworker's first
 
 
-def _applicant(root) -> dict:
-    """A new applicant's case fields from the form data, refused when they do not fit a case."""
-    fields = {"head_name": find_text(root, "applicant/applicant_name") or "新申请人",
+def _applicant(session: Session, user: User, root) -> dict:
+    """A new applicant's case from the form data: its village, one of the caller's, and its fields,
+    refused when they do not fit a case."""
+    village = _applicant_village(session, user, root)
+    fields = {"village_code": village.code, "village_id": village.id,
+              "head_name": find_text(root, "applicant/applicant_name") or "新申请人",
               "address": find_text(root, "applicant/applicant_address"),
               "residence": find_text(root, "applicant/applicant_residence") or "rural"}
     for column, question in (("head_name", "applicant_name"), ("address", "applicant_address")):
@@ -300,11 +302,11 @@ def _applicant(root) -> dict:
     return fields
 
 
-def _new_applicant(session: Session, user: User, root) -> Household:
+def _new_applicant(session: Session, applicant: dict) -> Household:
     """A new applicant visited before any case exists becomes an applicant case in the chosen village."""
-    village = _applicant_village(session, user, root)
-    number = f"{village.code}N{utcnow():%y%m%d%H%M%S%f}"[:32]
-    household = Household(case_number=number, village_id=village.id, status="applicant", **_applicant(root))
+    fields = dict(applicant)
+    number = f"{fields.pop('village_code')}N{utcnow():%y%m%d%H%M%S%f}"[:32]
+    household = Household(case_number=number, status="applicant", **fields)
     session.add(household)
     session.flush()
     return household
