@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from flask import Request as FlaskRequest
 from flask import current_app
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from .errors import InvalidInput, TooLarge
 
 
 class Request(FlaskRequest):
@@ -14,6 +17,27 @@ class Request(FlaskRequest):
     @property
     def staged_files(self) -> list:
         return self.__dict__.setdefault("_staged_files", [])
+
+    def make_form_data_parser(self):
+        # Werkzeug's parser is silent by default: a body cut off on a dropped connection, or otherwise
+        # malformed, came out as no parts at all ("no xml_submission_file"). Said as it is instead:
+        parser = super().make_form_data_parser()
+        parser.silent = False
+        return parser
+
+    def _load_form_data(self) -> None:
+        try:
+            super()._load_form_data()
+        except ValueError:
+            raise InvalidInput("The form data was cut off or is malformed (the connection may have dropped). "
+                               "Send it again. Nothing was saved.") from None
+        except RequestEntityTooLarge:  # Werkzeug's own limits, met while parsing
+            limits = [f"over {self.max_content_length // 1024 // 1024} MB"] if self.max_content_length else []
+            limits.append(f"more than {self.max_form_parts} parts")
+            if self.max_form_memory_size:
+                limits.append(f"a form field over {self.max_form_memory_size // 1000} KB")
+            raise TooLarge(f"The upload is too large for this server ({', '.join(limits[:-1])} or {limits[-1]}). "
+                           "Nothing was saved.") from None
 
 
 def discard_uncommitted_uploads(exc: BaseException | None = None) -> None:

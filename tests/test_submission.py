@@ -6,6 +6,7 @@ import re
 import uuid
 
 import pytest
+import urllib3
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
@@ -263,6 +264,50 @@ def test_body_over_the_limit_is_413(client, app, worker, household, monkeypatch)
     response = post(client, token, xml, files)
     assert response.status_code == 413
     parse_openrosa_response(response.data)
+
+
+def encoded(xml: bytes, files: dict[str, bytes]) -> tuple[bytes, str]:
+    """The multipart body ODK Collect would send, and its Content-Type."""
+    fields = [("xml_submission_file", ("submission.xml", xml, "text/xml"))] + [(n, (n, b)) for n, b in files.items()]
+    body, content_type = urllib3.encode_multipart_formdata(fields)
+    return body, content_type
+
+
+def test_more_parts_than_the_parser_takes_is_413_in_words_and_nothing_is_stored(client, app, worker, household):
+    _, token = worker
+    xml, files = household_visit(household.case_number)
+    storage = app.extensions["storage"]
+    before = set(storage.keys())
+    response = post(client, token, xml, {**files, **{f"extra{n}.txt": b"x" for n in range(1001)}})
+    assert response.status_code == 413 and "more than 1000 parts" in message(response)
+    assert set(storage.keys()) == before and list(storage.staging.iterdir()) == []
+
+
+def test_form_data_cut_off_is_400_in_words_and_nothing_is_stored(client, session, app, worker, household):
+    # Werkzeug's parser is silent on a malformed body: it gave no parts, "no xml_submission_file part".
+    _, token = worker
+    xml, files = household_visit(household.case_number)
+    body, content_type = encoded(xml, files)
+    storage = app.extensions["storage"]
+    before = set(storage.keys())
+    for cut in (body[: len(body) // 2], body[:-10]):
+        response = client.post(f"/key/{token}/submission", data=cut,
+                               headers={**OPENROSA, "Content-Type": content_type})
+        assert response.status_code == 400 and "cut off" in message(response)
+    response = client.post(f"/key/{token}/submission", data=body,
+                           headers={**OPENROSA, "Content-Type": "multipart/form-data"})  # no boundary
+    assert response.status_code == 400 and "malformed" in message(response)
+    assert stored_version(session, instance_id_of(xml)) is None
+    assert set(storage.keys()) == before and list(storage.staging.iterdir()) == []
+    response = client.post(f"/key/{token}/submission", data=body, headers={**OPENROSA, "Content-Type": content_type})
+    assert response.status_code == 201
+
+
+def test_a_body_that_is_not_multipart_is_400_in_words(client, worker, household):
+    _, token = worker
+    xml, _ = household_visit(household.case_number)
+    response = client.post(f"/key/{token}/submission", data=xml, headers={**OPENROSA, "Content-Type": "text/xml"})
+    assert response.status_code == 400 and "text/xml, not multipart/form-data" in message(response)
 
 
 def test_case_outside_the_callers_areas_is_403(client, make, area, worker):

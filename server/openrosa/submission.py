@@ -30,6 +30,9 @@ def submission_post():
     request.max_content_length = limit
     # End the read transaction of the sign-in: the upload may take minutes on 2G.
     db.session.commit()
+    if request.mimetype != "multipart/form-data":
+        raise InvalidInput(f"The upload is {request.mimetype or 'untyped'}, not multipart/form-data with the form data "
+                           "as its xml_submission_file part (as ODK Collect sends it). Nothing was saved.")
     xml_part = request.files.get("xml_submission_file")
     if xml_part is None:
         raise InvalidInput("The upload has no xml_submission_file part.")
