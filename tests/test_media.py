@@ -13,6 +13,7 @@ import pytest
 from PIL import ExifTags, Image, ImageEnhance, ImageFile, features
 from PIL.TiffImagePlugin import IFDRational
 
+from server.models import Attachment
 from server.services.media import (
     SIMILAR_PHASH_DISTANCE,
     THUMBNAIL_SIZE,
@@ -49,6 +50,12 @@ def thumbnail_of(facts: ImageFacts) -> Image.Image:
 
 
 # --- accepted, and what is read -----------------------------------------------------------------
+
+def test_a_camera_name_longer_than_its_column_is_cut(inspect):
+    facts = inspect(jpeg_with_exif(make="M" * 200, model="X" * 200, quality=40))
+    assert facts.camera == ("M" * 200 + " " + "X" * 200)[:255]
+    assert Attachment.camera.type.length == 255
+
 
 def test_a_phone_jpeg_gives_its_time_position_camera_and_a_small_thumbnail(inspect):
     taken = datetime(2026, 11, 20, 10, 3, 12, tzinfo=SHANGHAI)

@@ -307,6 +307,9 @@ def _gps_position(exif: Image.Exif | None) -> tuple[float | None, float | None]:
     return latitude, longitude
 
 
+CAMERA_LENGTH = 255  # Attachment.camera
+
+
 def _camera(exif: Image.Exif | None) -> str | None:
     if exif is None:
         return None
@@ -316,8 +319,11 @@ def _camera(exif: Image.Exif | None) -> str | None:
     except Exception:
         return None
     if make and model and model.lower().startswith(make.lower()):
-        return model  # "Xiaomi" + "Xiaomi 13" is "Xiaomi 13", not "Xiaomi Xiaomi 13"
-    return " ".join(part for part in (make, model) if part) or None
+        camera = model  # "Xiaomi" + "Xiaomi 13" is "Xiaomi 13", not "Xiaomi Xiaomi 13"
+    else:
+        camera = " ".join(part for part in (make, model) if part)
+    # Cut to its column: a longer one failed the checks' write on PostgreSQL at every retry.
+    return camera[:CAMERA_LENGTH] or None
 
 
 # --- pixels -----------------------------------------------------------------------------------
