@@ -84,6 +84,17 @@ def test_media_the_server_cannot_supply_is_refused(session):
         form_service.publish(session, xlsform(extra=extra), "t.md")
 
 
+def test_names_longer_than_their_columns_are_refused(session):
+    # PostgreSQL refused them with a 500 (SQLite stored them).
+    for source, field in ((xlsform(form_id="f" * 101), "form_id"), (xlsform(version="9" * 101), "version"),
+                          (xlsform().replace(b"Test form ", "表".encode() * 256), "form_title")):
+        with pytest.raises(FormInvalid, match=f"settings.{field} is longer than"):
+            form_service.publish(session, source, "t.md", validate=False)
+    with pytest.raises(InvalidInput, match="file name is longer"):
+        form_service.publish(session, xlsform(), "f" * 253 + ".md", validate=False)
+    assert session.query(Form).filter_by(form_id="test_form").count() == 0
+
+
 def test_only_xlsform_files(session):
     with pytest.raises(InvalidInput):
         form_service.publish(session, b"<xml/>", "form.xml")

@@ -77,6 +77,10 @@ def compile_xlsform(source: bytes, filename: str) -> CompiledForm:
     if not version:
         raise FormInvalid(f"{filename} has no version: set settings.version (e.g. 2026112301).")
     title = root.findtext(f"./{{{HTML_NS}}}head/{{{HTML_NS}}}title") or data.get("id")
+    for name, value, column in (("form_id", data.get("id"), Form.form_id), ("version", version, FormVersion.version),
+                                ("form_title", title, FormVersion.title)):
+        if len(value) > column.type.length:
+            raise FormInvalid(f"{filename}: settings.{name} is longer than {column.type.length} characters.")
     media = sorted(
         {
             src.rsplit("/", 1)[-1]
@@ -150,6 +154,8 @@ def publish(
     validate: bool = True,
 ) -> FormVersion:
     """Store a new version of a form; a version string is never reused, old versions stay."""
+    if len(Path(filename).name) > FormVersion.source_filename.type.length:
+        raise InvalidInput(f"The file name is longer than {FormVersion.source_filename.type.length} characters.")
     compiled = compile_xlsform(source, filename)
     existing = find_version(session, compiled.form_id, compiled.version)
     if existing is not None:
