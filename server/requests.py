@@ -40,6 +40,40 @@ class Request(FlaskRequest):
                            "Nothing was saved.") from None
 
 
+def screen_request() -> None:
+    """Before every request, what no handler should meet (each was a 500):
+    - the NUL character in any text: PostgreSQL can neither store nor compare it (SQLite took it).
+      The path, the query string, a Basic sign-in and a JSON body are looked at; form data is XML,
+      where NUL is not well-formed, and file names are checked where they are read;
+    - a JSON body nested deeper than Python's parser goes (its RecursionError is no ValueError)."""
+    from flask import request
+
+    texts = [request.path, *request.args.keys(), *request.args.values()]
+    if request.authorization:
+        texts.extend(filter(None, (request.authorization.username, request.authorization.password)))
+    if request.is_json:
+        try:
+            texts.extend(_strings(request.get_json(silent=True)))
+        except RecursionError:
+            raise InvalidInput("The JSON body nests too deep.") from None
+    if any("\x00" in text for text in texts):
+        raise InvalidInput("The request carries the NUL character (\\u0000), which no text here may contain.")
+
+
+def _strings(value):
+    """Every string in a JSON document, keys too (without recursion: a document may nest deep)."""
+    pending = [value]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, dict):
+            yield from value.keys()
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+
+
 def discard_uncommitted_uploads(exc: BaseException | None = None) -> None:
     """After every request: staged parts that were not stored (ignored, refused, failed) are removed."""
     from flask import request

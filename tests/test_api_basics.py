@@ -119,3 +119,89 @@ def test_ids_beyond_the_integer_columns_name_no_row(client, app, make):
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             response = client.open(path, method=method, json={}, headers=basic_auth(admin.username, "admin-pw"))
             assert response.status_code == 404, (method, path, response.status_code)
+
+
+def test_every_integer_a_request_takes_fits_the_integer_columns(client):
+    # An integer past PostgreSQL's integer reached the database (a review's `version`: a 500). Each
+    # integer of a request body or query now has a range (the API's Schema gives one where a field
+    # has none), and the OpenAPI document shows it.
+    spec = client.get("/api/v1/openapi.json").get_json()
+    schemas = spec["components"]["schemas"]
+
+    def integers(schema, where):
+        schema = schemas[schema["$ref"].rsplit("/", 1)[1]] if "$ref" in schema else schema
+        if schema.get("type") == "integer":
+            yield where, schema
+        for name, inner in schema.get("properties", {}).items():
+            yield from integers(inner, f"{where}.{name}")
+        if "items" in schema:
+            yield from integers(schema["items"], f"{where}[]")
+
+    found = []
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method == "parameters":
+                continue
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+            if body:
+                found += integers(body, f"{method} {path} body")
+            for parameter in operation.get("parameters", []):
+                found += integers(parameter.get("schema", {}), f"{method} {path} {parameter['name']}")
+    assert len(found) >= 20
+    unbounded = [where for where, schema in found if not where.endswith(" page")  # a page past the end is empty
+                 and not (-2**31 <= schema.get("minimum", -2**63) and schema.get("maximum", 2**63) <= 2**31 - 1)]
+    assert unbounded == []
+
+
+def test_an_integer_past_the_columns_is_422_naming_the_field(client, make, session):
+    county = make.county()
+    admin = make.user("admin", password="admin-pw")
+    response = client.post("/api/v1/campaigns", json={"county_code": county.code, "population": "all",
+                                                     "rate_permille": 300, "error_threshold_permille": 2**40},
+                           headers=basic_auth(admin.username, "admin-pw"))
+    assert response.status_code == 422 and "error_threshold_permille" in response.get_json()["details"]["json"]
+    response = client.post("/api/v1/campaigns", json={"county_code": county.code, "population": "all", "name": "名" * 201},
+                           headers=basic_auth(admin.username, "admin-pw"))
+    assert response.status_code == 422 and "name" in response.get_json()["details"]["json"]
+
+
+def test_a_page_far_past_the_end_is_empty(client, make):
+    county = make.county()
+    make.household(make.village(make.township(county)))
+    admin = make.user("admin", password="admin-pw")
+    for path in ("/api/v1/cases", "/api/v1/submissions", "/api/v1/audit"):
+        response = client.get(f"{path}?page={10**25}", headers=basic_auth(admin.username, "admin-pw"))
+        assert response.status_code == 200 and response.get_json() == [], path
+        assert client.get(f"{path}?page=0", headers=basic_auth(admin.username, "admin-pw")).status_code == 422
+
+
+def test_the_nul_character_is_refused_wherever_text_comes_in(client, make):
+    # PostgreSQL can neither store nor compare a text with NUL in it: each of these was a 500 there.
+    county = make.county()
+    household = make.household(make.village(make.township(county)))
+    staff = make.user("county", [county], password="county-pw")
+    auth = basic_auth(staff.username, "county-pw")
+    for response in (
+        client.get("/api/v1/submissions?case=a%00b", headers=auth),
+        client.get("/api/v1/submissions?a%00b=1", headers=auth),
+        client.get("/api/v1/cases/a%00b", headers=auth),
+        client.post("/api/v1/areas", json={"code": "623002", "name": "县", "level": "county", "parent_code": "a\x00"},
+                    headers=auth),
+        client.post("/api/v1/areas", json={"code": "623002", "name": "县", "level": "county", "x\x00": [[{"y": 1}]]},
+                    headers=auth),
+        client.get("/api/v1/cases", headers=basic_auth(staff.username + "\x00", "county-pw")),
+    ):
+        assert response.status_code in (400, 401), response.status_code
+        if response.status_code == 400:
+            assert "NUL" in response.get_json()["message"]
+    assert client.get(f"/api/v1/cases/{household.case_number}", headers=auth).status_code == 200
+    deep = {"code": "623002", "name": "县", "level": "county", "x": [[[[[[[[[[["a\x00"]]]]]]]]]]]}
+    assert client.post("/api/v1/areas", json=deep, headers=auth).status_code == 400
+
+
+def test_json_nested_past_the_parser_is_400(client, make):
+    # Python's JSON parser gives up with a RecursionError, which is no ValueError: it was a 500.
+    admin = make.user("admin", password="admin-pw")
+    response = client.post("/api/v1/areas", data="[" * 100_000 + "]" * 100_000, content_type="application/json",
+                           headers=basic_auth(admin.username, "admin-pw"))
+    assert response.status_code == 400 and "nests too deep" in response.get_json()["message"]

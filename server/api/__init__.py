@@ -1,9 +1,22 @@
 """The JSON API for people and scripts (flask-smorest, OpenAPI at /api/v1/openapi.json)."""
+import marshmallow
 from flask import Flask
 from flask_smorest import Api
+from marshmallow import fields, validate
 from werkzeug.routing import IntegerConverter
 
 MAX_ID = 2**31 - 1  # PostgreSQL's integer, our tables' ids
+
+
+class Schema(marshmallow.Schema):
+    """The API's schemas. An integer a request sends must fit PostgreSQL's integer columns: each
+    integer field (and a list's integer items) is held to -2**31 to MAX_ID besides its own range, so
+    a larger one is a 422 naming the field instead of a 500 from the database."""
+
+    def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
+        for field in (field_obj, getattr(field_obj, "inner", None)):
+            if isinstance(field, fields.Integer):
+                field.validators = [*field.validators, validate.Range(-MAX_ID - 1, MAX_ID)]
 
 
 class IdConverter(IntegerConverter):

@@ -1,12 +1,13 @@
 """Areas: the county's tree of townships and villages."""
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 from sqlalchemy import select
 
 from ..extensions import commit, db
 from ..models import AREA_LEVELS, Area
 from ..services.areas import areas_in_reach, create_area
+from . import Schema
 from .auth import api_user, require_role
 
 blp = Blueprint("areas", __name__, description="Counties, townships, villages and communities")

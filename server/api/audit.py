@@ -7,12 +7,13 @@ from datetime import timezone
 from flask import g, has_request_context
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from ..errors import Forbidden
 from ..extensions import begin_write, db
 from ..models import Area, User
 from ..services.audit import events_in_reach
+from . import Schema
 from .auth import api_user, require_role
 from .pagination import SqlPage
 

@@ -2,7 +2,7 @@
 and the villages flagged to redo their review."""
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 from sqlalchemy import select
 
 from ..errors import InvalidInput, NotFound
@@ -11,7 +11,7 @@ from ..models import POPULATIONS, Campaign, User, VillageRedo
 from ..services import sampling, spot_rates
 from ..services.areas import is_in_reach
 from ..services.users import user_by_username
-from . import MAX_ID
+from . import MAX_ID, Schema
 from .auth import api_user, require_role
 from .pagination import SqlPage
 
@@ -20,7 +20,7 @@ blp = Blueprint("campaigns", __name__, description="Spot-check campaigns (抽查
 
 class CampaignSchema(Schema):
     id = fields.Integer(dump_only=True)
-    name = fields.String(load_default="")
+    name = fields.String(load_default="", validate=validate.Length(max=Campaign.name.type.length))
     county_code = fields.String(required=True, attribute="county.code")
     township_codes = fields.List(fields.String(), load_default=list, load_only=True)
     period_start = fields.Date(required=True)

@@ -1,11 +1,12 @@
 """The case file (一户一档): one household with everything about it in one resource."""
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import fields
 
 from ..extensions import commit, db
 from ..services import audit, casefile
 from ..services.cases import case_in_reach
+from . import Schema
 from .audit import begin_audited_read
 from .cases import ApprovalSchema, CaseSummarySchema, MemberSchema, StatusChangeSchema
 from .submissions import FlagSchema, SubmissionSchema, SubmissionSummarySchema

@@ -6,7 +6,7 @@ from functools import wraps
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import Conflict
@@ -16,6 +16,7 @@ from ..services import approvals, audit
 from ..services.cases import case_in_reach, cases_in_reach
 from ..services.idnumbers import mask_id_number
 from ..services.submissions import submissions_of_household
+from . import Schema
 from .audit import RevealQuerySchema, allow_reveal, begin_audited_read, ids_revealed, reveal_requested
 from .auth import api_user
 from .pagination import SqlPage

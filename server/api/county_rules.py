@@ -1,11 +1,12 @@
 """A county's check thresholds and spot-check rules (docs/api.md, docs/spot-checks.md)."""
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from ..extensions import commit, db
 from ..services import county_rules
 from ..services.spotchecks import ITEMS
+from . import Schema
 from .auth import require_role
 from .due import county_in_reach
 

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 from sqlalchemy import select
 
 from ..errors import NotFound
@@ -15,6 +15,7 @@ from ..extensions import commit, db
 from ..models import CATEGORIES, WORK_CAPACITIES
 from ..services import schedule
 from ..services.areas import area_by_code, is_in_reach, reach_condition
+from . import Schema
 from .auth import api_user, require_role
 from .cases import CaseSummarySchema
 from .pagination import SqlPage

@@ -3,13 +3,14 @@ from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
-from marshmallow import Schema, fields
+from marshmallow import fields
 from sqlalchemy import select
 
 from ..errors import NotFound, TooLarge
 from ..extensions import commit, db
 from ..models import Form
 from ..services import forms as form_service
+from . import Schema
 from .auth import api_user, require_role
 
 blp = Blueprint("forms", __name__, description="Questionnaires (XLSForm → XForm)")

@@ -3,6 +3,7 @@ from flask_smorest import Page
 from sqlalchemy import func, select
 
 from ..extensions import db
+from . import MAX_ID
 
 
 class SqlPage(Page):
@@ -10,6 +11,8 @@ class SqlPage(Page):
 
     @property
     def items(self):
+        if self.page_params.first_item > MAX_ID:  # past the end of any table (PostgreSQL's OFFSET would overflow)
+            return []
         query = self.collection.offset(self.page_params.first_item).limit(self.page_params.page_size)
         return db.session.scalars(query).all()
 

@@ -2,13 +2,14 @@
 separately for county staff (they are published separately)."""
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import fields
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload, undefer
 
 from ..models import Form, Household, Submission, SubmissionVersion
 from ..services.ingest import visit_answers
 from ..services.submissions import current_versions
+from . import Schema
 from .auth import require_role
 from .pagination import SqlPage
 

@@ -1,7 +1,7 @@
 """A campaign's sampled households and how each re-visit compares with the original, side by side."""
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -10,6 +10,7 @@ from ..extensions import commit, db
 from ..models import RESULTS, Area, Household, SampleItem, User
 from ..services import audit, spotchecks
 from ..services.areas import is_in_reach, reach_condition
+from . import Schema
 from .audit import begin_audited_read
 from .auth import api_user
 from .campaigns import _campaign

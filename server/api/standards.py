@@ -3,13 +3,14 @@ from datetime import date
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 from sqlalchemy import or_, select
 
 from ..errors import Conflict, Forbidden, InvalidInput
 from ..extensions import commit, db
 from ..models import RESIDENCES, Area, Standard
 from ..services.areas import area_by_code, is_in_reach, reach_condition
+from . import Schema
 from .auth import api_user
 
 blp = Blueprint("standards", __name__, description="Assistance standards per area, residence and date")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 from sqlalchemy import exists, not_, select
 
 from ..extensions import commit, db
@@ -13,6 +13,7 @@ from ..services.idnumbers import mask_id_number, mask_phone_number
 from ..services import audit, review
 from ..services.ingest import visit_answers
 from ..services.submissions import current_versions, submission_in_reach
+from . import Schema
 from .audit import RevealQuerySchema, allow_reveal, begin_audited_read, ids_revealed, reveal_requested
 from .auth import api_user
 from .pagination import SqlPage

@@ -4,7 +4,7 @@ import base64
 from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 from sqlalchemy import select
 
 from ..errors import Forbidden
@@ -20,6 +20,7 @@ from ..services.users import (
     revoke_phone_token,
     user_by_username,
 )
+from . import Schema
 from .auth import api_user, require_role
 
 blp = Blueprint("users", __name__, description="Staff accounts and phone tokens")
