@@ -428,6 +428,17 @@ def test_income_above_the_standard(client, session, worker, household, area):
     assert "575.00 元" in flag.message and "420.00 元" in flag.message
 
 
+def test_an_income_past_any_reason_is_flagged_not_a_failed_check(client, session, worker, household, area):
+    # No phone's constraint stops a hand-made upload: 1e100 yuan failed the computation (and so every
+    # check) until money stopped going through Decimal's 28-digit quantize.
+    standard(session, area["county"], "420", date(2025, 1, 1))
+    xml, files = household_visit(household.case_number, when=WHEN)
+    assert b"<income_wage>800</income_wage>" in xml  # the spouse's wage
+    flags = submit(client, session, worker, (xml.replace(b"<income_wage>800<", b"<income_wage>1e100<"), files))
+    assert "checks_failed" not in flags
+    assert flags["income_above_standard"][0].figures["household_income_fen"] > 10**100
+
+
 def test_income_at_the_standard_is_not_above_it(client, session, worker, household, area):
     standard(session, area["county"], "575.00", date(2025, 1, 1))
     assert submit(client, session, worker, household_visit(household.case_number, when=WHEN)) == {}

@@ -290,6 +290,15 @@ def test_decimal_rounding(session, area, household):
         "difference_subsidy_fen", "supplements_fen", "monthly_amount_fen"))
 
 
+def test_an_income_past_any_reason_still_counts(session, area, household):
+    # Decimal's quantize refused results over 28 digits: such an answer failed the whole computation
+    # (the checks, the case file, the approval). It is an income like any other, far above the standard.
+    assert answer_fen("1e100") == 10**102 and answer_fen("99999999999999999999999999999.995") == 10**31
+    standard(session, area["county"], "420", date(2025, 1, 1))
+    result = compute(session, household, visit(member(wage="1e100", proven="yes")), ON)
+    assert result.household_income_fen == 10**102 and result.eligible is False and result.monthly_amount_fen == 0
+
+
 def test_no_members_no_amount(session, area, household):
     standard(session, area["county"], "420", date(2025, 1, 1))
     result = compute(session, household, {"outcome": "not_home"}, ON)

@@ -151,7 +151,9 @@ class Eligibility:
 
 def to_fen(yuan: Decimal) -> int:
     """Yuan to whole fen, rounding half up (0.005 yuan -> 1 fen)."""
-    return int((yuan * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    # to_integral_value, not quantize: quantize refuses a result longer than the context's 28 digits,
+    # and an answer of 1e100 yuan (no phone's constraint stops a hand-made upload) failed every check.
+    return int((yuan * 100).to_integral_value(rounding=ROUND_HALF_UP))
 
 
 def answer_fen(value) -> int:
