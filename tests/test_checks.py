@@ -6,6 +6,7 @@ run_checks is called directly where only the recomputation is the point.
 from __future__ import annotations
 
 import io
+import re
 import xml.etree.ElementTree as ET
 from datetime import date, datetime, timedelta
 
@@ -14,7 +15,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from server.models import CountyRules, Flag, Standard, SubmissionVersion
-from server.services import checks
+from server.services import checks, xforms
 from server.services.checks import run_checks
 
 from .builders import SHANGHAI, application, household_visit, jpeg_with_exif, spot_check
@@ -563,3 +564,33 @@ def test_a_resend_that_completes_the_files_checks_them(client, session, worker, 
     post(client, worker, xml, files)
     flags = flags_of(session, xml)
     assert list(flags) == ["photo_far_from_visit"] and len(flags["photo_far_from_visit"]) == 1
+
+
+@pytest.mark.parametrize("field, value", [
+    ("start", "0001-01-01T00:00:00.000+08:00"),   # year 0 in UTC: the INSERT failed, a 500
+    ("end", "9999-12-31T23:59:59.999-08:00"),     # year 10000 in UTC: the same
+    ("start", "0001-01-01T00:00:00.000Z"),        # stored; the photo-time check then ran off the calendar
+    ("end", "9999-12-31T23:59:59.999Z"),
+    ("start", "9999-12-31T23:59:59.999Z"),        # Beijing time of it is past year 9999
+    ("start", "1899-12-31T23:00:00.000Z"),
+])
+def test_a_phone_time_off_the_calendar_counts_as_no_time(client, session, worker, household, field, value):
+    # No phone's clock gives these; a hand-made upload can. The visit is stored whole (its XML says
+    # what was sent), the time is left out as an unreadable one is, and the checks all run.
+    xml, files = household_visit(household.case_number, when=WHEN)
+    xml = re.sub(f"<{field}>[^<]*</{field}>".encode(), f"<{field}>{value}</{field}>".encode(), xml)
+    flags = submit(client, session, worker, (xml, files))
+    assert "checks_failed" not in flags
+    version = session.scalars(select(SubmissionVersion).order_by(SubmissionVersion.id.desc())).first()
+    assert value.encode() in version.xml
+    times = {"start": version.started_at, "end": version.ended_at}
+    assert times.pop(field) is None and times.popitem()[1].year == 2026
+
+
+def test_a_phone_time_from_a_reset_clock_is_kept():
+    # 1970 and 2000 are what a phone reads after its clock was reset: kept, for the checks to see.
+    assert xforms.answer_instant("1970-01-01T00:00:05.000+08:00") == datetime(1970, 1, 1, 0, 0, 5, tzinfo=SHANGHAI)
+    assert xforms.answer_instant("2000-01-01T00:00:00Z").year == 2000
+    assert xforms.answer_instant("2026-06-15T10:18:00") is None  # no zone: ODK always writes one
+    assert xforms.answer_date("2026-06-15") == date(2026, 6, 15)
+    assert [xforms.answer_date(text) for text in ("9999-12-31", "0001-01-01", "2026-13-01", "", None)] == [None] * 5

@@ -119,6 +119,21 @@ def test_an_explicit_offset_wins_over_the_local_zone(inspect):
     assert facts.taken_at == datetime(2026, 11, 20, 4, 3, 12, tzinfo=timezone.utc)
 
 
+
+@pytest.mark.parametrize("taken, offset, expected", [
+    ("9999:12:31 20:00:00", "-02:00", None),  # 22:00 UTC: its Beijing time is past year 9999 (the checks failed)
+    ("0001:01:01 08:00:00", "+08:00", None),
+    ("1899:12:31 12:00:00", "+00:00", None),
+    ("1970:01:01 08:00:05", None, datetime(1970, 1, 1, 0, 0, 5, tzinfo=timezone.utc)),  # a reset clock: kept
+])
+def test_an_exif_time_off_the_calendar_is_no_time(inspect, taken, offset, expected):
+    exif = Image.Exif()
+    details = exif.get_ifd(ExifTags.IFD.Exif)
+    details[ExifTags.Base.DateTimeOriginal] = taken
+    if offset:
+        details[ExifTags.Base.OffsetTimeOriginal] = offset
+    assert inspect(encode(photo_image(3, 320, 240), exif=exif)).taken_at == expected
+
 def test_datetime_is_used_when_datetimeoriginal_is_missing(inspect):
     exif = Image.Exif()
     exif[ExifTags.Base.DateTime] = "2026:11:20 10:03:12"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -183,6 +184,17 @@ def test_a_visit_from_the_phone_moves_the_due_date_and_the_phone_list(client, se
     assert order() == [sooner.case_number, household.case_number, later.case_number]
 
 
+
+def test_a_visit_dated_off_the_calendar_still_moves_the_due_date(client, session, make, site):
+    # 9999-12-31 (no phone sends it; a hand-made upload can) made the next due date run past the
+    # calendar: the error was logged and the household kept no due date. The day started counts.
+    token = make.token(site["worker"])
+    household = make.household(site["east"], category="B", residence="rural")
+    xml, files = household_visit(household.case_number)
+    xml = re.sub(rb"<visit_date>[^<]*</visit_date>", b"<visit_date>9999-12-31</visit_date>", xml)
+    assert post(client, token, xml, files).status_code == 201
+    assert _due(session, household) == _expected_after(DEFAULT_WHEN.date(), 3)
+
 def test_not_at_home_keeps_the_household_due(client, session, make, site):
     token = make.token(site["worker"])
     household = make.household(site["east"], category="B", residence="urban")
@@ -314,3 +326,16 @@ def test_a_visits_day_is_its_answer_else_the_local_day_it_was_started_else_recei
     assert schedule.visit_date({}, unstarted) == date(2026, 11, 25)
     # A correction sent later keeps the day of the submission's first receipt.
     assert schedule.visit_date({}, unstarted, received=received) == date(2026, 11, 24)
+
+
+def test_a_visit_dated_after_it_arrived_takes_the_day_it_was_started_or_received():
+    # The form refuses a future date; only a wrong clock or a hand-made upload sends one, and it
+    # would put the household's next visit off by as much (9999-12-31: past the calendar's end).
+    started = datetime(2026, 11, 22, 2, 0, tzinfo=timezone.utc)
+    version = SubmissionVersion(started_at=started, received_at=datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc))
+    assert schedule.visit_date({"visit_date": "2026-11-24"}, version) == date(2026, 11, 24)
+    for answer in ("2026-11-25", "2031-01-01", "9999-12-31", "0001-01-01"):
+        assert schedule.visit_date({"visit_date": answer}, version) == date(2026, 11, 22)
+    clock_ahead = SubmissionVersion(started_at=datetime(2027, 3, 1, 2, 0, tzinfo=timezone.utc),
+                                    received_at=version.received_at)
+    assert schedule.visit_date({"visit_date": "2027-03-01"}, clock_ahead) == date(2026, 11, 24)

@@ -15,7 +15,6 @@ import logging
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import bindparam, insert, select, update
@@ -28,7 +27,7 @@ from ..storage import LocalStorage, StagedFile
 from . import media, review
 from .areas import is_in_reach, reaches
 from .forms import structure_of, structure_of_version
-from .xforms import FormStructure, InstanceInvalid, answers, find_text, leaves, local, parse_instance
+from .xforms import FormStructure, InstanceInvalid, answer_instant, answers, find_text, leaves, local, parse_instance
 
 log = logging.getLogger(__name__)
 
@@ -321,7 +320,7 @@ def _villages_of(session: Session, user: User) -> list[Area]:
 def _visit_facts(root) -> dict:
     """Where and when the visit took place, as the form data says (a version's columns)."""
     facts = {"latitude": None, "longitude": None, "accuracy": None,
-             "started_at": _instant(find_text(root, "start")), "ended_at": _instant(find_text(root, "end"))}
+             "started_at": answer_instant(find_text(root, "start")), "ended_at": answer_instant(find_text(root, "end"))}
     # A geopoint: "latitude longitude altitude accuracy". One that is no position on Earth is left
     # out, as a missing one is: the checks say the visit has no location.
     parts = (find_text(root, "location").split() + [""] * 4)[:4]
@@ -338,14 +337,6 @@ def _finite(text: str) -> float | None:
     except ValueError:
         return None
     return value if math.isfinite(value) else None
-
-
-def _instant(value: str) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else None
 
 
 def _check_picture(upload: Upload, is_image: bool, max_pixels: int) -> None:

@@ -21,6 +21,8 @@ from PIL import ExifTags, Image, UnidentifiedImageError
 from PIL import BmpImagePlugin, GifImagePlugin, IcoImagePlugin, JpegImagePlugin, MpoImagePlugin  # noqa: F401
 from PIL import PngImagePlugin, PpmImagePlugin, TiffImagePlugin, WebPImagePlugin  # noqa: F401
 
+from .xforms import PLAUSIBLE_YEARS
+
 log = logging.getLogger(__name__)
 
 # The file extension a phone gives a photo, and the format its bytes must then be in.
@@ -251,9 +253,10 @@ def _parse_exif_time(value, offset, local_tz: str) -> datetime | None:
     if zone is None:
         zone = ZoneInfo(local_tz)
     try:
-        return local.replace(tzinfo=zone).astimezone(timezone.utc)
+        taken = local.replace(tzinfo=zone).astimezone(timezone.utc)
     except (OverflowError, ValueError):
         return None
+    return taken if taken.year in PLAUSIBLE_YEARS else None
 
 
 def _taken_at(exif: Image.Exif | None, local_tz: str) -> datetime | None:

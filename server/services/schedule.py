@@ -26,7 +26,7 @@ from ..errors import InvalidInput
 from ..models import (CATEGORIES, WORK_CAPACITIES, Area, Form, Household, Submission, SubmissionVersion,
                       VillageRedo, VisitFrequencyRules)
 from .ingest import visit_answers
-from .xforms import flat_answers
+from .xforms import answer_date, flat_answers
 
 log = logging.getLogger(__name__)
 
@@ -137,11 +137,16 @@ class Visit:
 def visit_date(answers: dict, version: SubmissionVersion, received: datetime | None = None) -> date:
     """The day of a visit: its visit_date answer; failing that, the day (local time) the form was
     started on the phone, or else received (`received`: the submission's first receipt where the
-    caller has it, so a correction sent later does not move the visit; else this version's)."""
-    try:
-        return date.fromisoformat(answers.get("visit_date") or "")
-    except ValueError:
-        return (version.started_at or received or version.received_at).astimezone(LOCAL_TZ).date()
+    caller has it, so a correction sent later does not move the visit; else this version's).
+    A day after the one the form arrived on counts as no answer: the form refuses a future date, so
+    only a phone's wrong clock or a hand-made submission gives one, and it would put the household's
+    next visit off by as much."""
+    arrived = (received or version.received_at).astimezone(LOCAL_TZ).date()
+    started = version.started_at.astimezone(LOCAL_TZ).date() if version.started_at else None
+    for day in (answer_date(answers.get("visit_date")), started):
+        if day is not None and day <= arrived:
+            return day
+    return arrived
 
 
 def household_visits(session: Session, household: Household) -> list[Visit]:

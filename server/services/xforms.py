@@ -4,11 +4,18 @@ from __future__ import annotations
 import functools
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from datetime import date, datetime, timezone
 
 from defusedxml import ElementTree as SafeET
 
 XFORMS_NS = "{http://www.w3.org/2002/xforms}"
 HTML_NS = "{http://www.w3.org/1999/xhtml}"
+
+# The years a date or time from a phone must fall in to count. A phone whose clock was reset reads
+# 1970 or 2000: inside, so the checks can tell it apart. A date near the calendar's ends (years 1
+# and 9999) is no visit's, and the sums made with it (Beijing time, a check's slack, the next due
+# date) would run off the calendar.
+PLAUSIBLE_YEARS = range(1900, 2200)
 
 
 class InstanceInvalid(ValueError):
@@ -113,3 +120,24 @@ def flat_answers(tree: dict) -> dict:
         else:
             flat[name] = value
     return flat
+
+
+def answer_date(text: str | None) -> date | None:
+    """A date answer (YYYY-MM-DD) within PLAUSIBLE_YEARS; None for anything else."""
+    try:
+        day = date.fromisoformat(text or "")
+    except ValueError:
+        return None
+    return day if day.year in PLAUSIBLE_YEARS else None
+
+
+def answer_instant(text: str | None) -> datetime | None:
+    """A dateTime answer with its time zone (as ODK writes start and end) whose UTC time lies within
+    PLAUSIBLE_YEARS; None for anything else."""
+    try:
+        moment = datetime.fromisoformat(text or "")
+        if moment.tzinfo is None or moment.astimezone(timezone.utc).year not in PLAUSIBLE_YEARS:
+            return None
+    except (ValueError, OverflowError):
+        return None
+    return moment
