@@ -18,7 +18,7 @@ from server.models import CountyRules, Flag, Standard, SubmissionVersion
 from server.services import checks, xforms
 from server.services.checks import run_checks
 
-from .builders import SHANGHAI, application, household_visit, jpeg_with_exif, spot_check
+from .builders import SHANGHAI, application, compiled_form, household_visit, jpeg_with_exif, spot_check
 from .conftest import OPENROSA
 from .openrosa_client import parse_openrosa_response
 
@@ -594,3 +594,22 @@ def test_a_phone_time_from_a_reset_clock_is_kept():
     assert xforms.answer_instant("2026-06-15T10:18:00") is None  # no zone: ODK always writes one
     assert xforms.answer_date("2026-06-15") == date(2026, 6, 15)
     assert [xforms.answer_date(text) for text in ("9999-12-31", "0001-01-01", "2026-13-01", "", None)] == [None] * 5
+
+
+@pytest.mark.parametrize("build", [application, household_visit, spot_check])
+def test_a_households_form_that_names_none_is_kept_and_flagged_not_filed(client, session, worker, supervisor, build):
+    # The phone requires case_id; a hand-made upload can leave it empty. Kept (evidence is never
+    # refused), under no case, and said so: one flag, whatever the form.
+    xml, files = build("")
+    flags = submit(client, session, supervisor if build is spot_check else worker, (xml, files))
+    assert version_of(session, xml).submission.household_id is None
+    assert "not_filed" in flags and "checks_failed" not in flags and "spot_check_not_attached" not in flags
+    assert "filed under no case" in flags["not_filed"][0].message
+
+
+def test_only_a_households_form_can_be_not_filed():
+    asks = {form_id: xforms.form_structure(compiled_form(form_id).xform.encode()).names_a_household
+            for form_id in ("application", "declaration", "household_visit", "spot_check", "publicity_record",
+                            "democratic_appraisal")}
+    assert asks == {"application": True, "declaration": True, "household_visit": True, "spot_check": True,
+                    "publicity_record": False, "democratic_appraisal": False}

@@ -149,7 +149,7 @@ def replace_flags(session: Session, version: SubmissionVersion, flags: list[Flag
 def compute_flags(session: Session, version: SubmissionVersion) -> list[Flag]:
     """The version's flags, computed by reading only: the flags are not attached to the session, so
     the checks can run in a read transaction and be stored in a short write one."""
-    flags: list[Flag] = _damaged_pictures(version)
+    flags: list[Flag] = _damaged_pictures(version) + _not_filed(version)
     form_id = version.submission.form.form_id
     if form_id not in CHECKED_FORMS:
         return flags
@@ -168,6 +168,16 @@ def compute_flags(session: Session, version: SubmissionVersion) -> list[Flag]:
     flags += _not_home(session, visit)
     flags += _spot_check_assignment(session, visit)
     return flags
+
+
+def _not_filed(version: SubmissionVersion) -> list[Flag]:
+    """A household's form (it asks case_id) that names none is kept, under no case: said so, for a
+    supervisor to file or discount by hand. The phone requires the answer; a hand-made upload or a
+    broken client can leave it out (a new applicant's visit makes its own case instead)."""
+    if version.submission.household_id is not None or not structure_of(version.form_version).names_a_household:
+        return []
+    return [_flag("not_filed", "warning", "本表未指明低保户（档案号为空）；已保存，但未归入任何户。",
+                  "The form names no household (its case_id is empty); it is kept, but filed under no case.")]
 
 
 def _flag(code: str, severity: str, chinese: str, english: str, **figures) -> Flag:

@@ -374,8 +374,8 @@ def assignment_flags(session: Session, version: SubmissionVersion) -> list[Flag]
     """A spot check that belongs to no sample item is kept (the evidence is never refused) and
     flagged, so a supervisor files or discounts it by hand. Run with the checks (services/checks.py),
     so it survives their recomputation."""
-    if sample_item_for(session, version) is not None:
-        return []
+    if version.submission.household_id is None or sample_item_for(session, version) is not None:
+        return []  # one naming no household is flagged not_filed (services/checks.py)
     submission = version.submission
     household = submission.household
     case = household.case_number if household else ""

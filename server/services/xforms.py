@@ -28,6 +28,7 @@ class FormStructure:
     binary_fields: frozenset[str]   # paths below the root, e.g. "sights/sight_head_photo", "meta/audit"
     image_fields: frozenset[str]
     repeats: frozenset[str]          # paths of repeat groups, e.g. "members"
+    names_a_household: bool = False  # a household's form: it asks case_id
 
 
 def local(tag: str) -> str:
@@ -53,7 +54,8 @@ def form_structure(xml: bytes) -> FormStructure:
         if (u.get("mediatype") or "").startswith("image/")
     }
     repeats = {relative(r.get("nodeset", "")) for r in root.iter(f"{XFORMS_NS}repeat")}
-    return FormStructure(local(data.tag), frozenset(binary), frozenset(images & binary), frozenset(repeats))
+    return FormStructure(local(data.tag), frozenset(binary), frozenset(images & binary), frozenset(repeats),
+                         names_a_household=any(local(child.tag) == "case_id" for child in data))
 
 
 # Deepest element nesting accepted in form data, the root being level 1: our forms nest groups and
