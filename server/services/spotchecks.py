@@ -376,16 +376,13 @@ def assignment_flags(session: Session, version: SubmissionVersion) -> list[Flag]
     so it survives their recomputation."""
     if version.submission.household_id is None or sample_item_for(session, version) is not None:
         return []  # one naming no household is flagged not_filed (services/checks.py)
-    submission = version.submission
-    household = submission.household
-    case = household.case_number if household else ""
-    checked = []
-    if household is not None:
-        checked = session.execute(
-            select(Campaign.name, SampleItem.check_submission_id).join(Campaign, Campaign.id == SampleItem.campaign_id)
-            .where(SampleItem.household_id == household.id, SampleItem.checker_id == version.submitted_by_id,
-                   SampleItem.result.is_not(None), Campaign.drawn_at.is_not(None))
-            .order_by(Campaign.id)).all()
+    household = version.submission.household
+    case = household.case_number
+    checked = session.execute(
+        select(Campaign.name, SampleItem.check_submission_id).join(Campaign, Campaign.id == SampleItem.campaign_id)
+        .where(SampleItem.household_id == household.id, SampleItem.checker_id == version.submitted_by_id,
+               SampleItem.result.is_not(None), Campaign.drawn_at.is_not(None))
+        .order_by(Campaign.id)).all()
     if checked:
         names = "、".join(name for name, _ in checked)
         return [Flag(code="spot_check_not_attached", severity="warning", message=(
