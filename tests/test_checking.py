@@ -105,6 +105,21 @@ def test_a_picture_that_cannot_be_decoded_is_kept_as_received_and_flagged(client
     assert client.get(f"/api/v1/media/{broken.sha256}", headers=site["worker"]).data == files[name]
 
 
+
+def test_a_signature_with_a_bad_checksum_is_kept_and_flagged_not_refused(client, session, app, queued, site):
+    # A PNG's chunk checksums were checked at receipt: one damaged signature was a 400 for the whole
+    # visit, and sending again sends the same bytes, so the visit stayed on the phone for good.
+    xml, files = household_visit(site["household"].case_number)
+    name = next(n for n in files if n.endswith(".png"))
+    damaged = bytearray(files[name])
+    damaged[damaged.index(b"IDAT") + 40] ^= 0xFF
+    files[name] = bytes(damaged)
+    assert post(client, site["token"], xml, files).status_code == 201
+    run_worker(session, app)
+    version = version_of(session, xml)
+    [flag] = [f for f in version.flags if f.code == "picture_damaged"]
+    assert flag.figures["filename"] == name and "checksums" in flag.message
+
 def test_a_resend_that_completes_the_files_is_decoded_and_checked_again(client, session, app, queued, site):
     xml, files = household_visit(site["household"].case_number)
     late = next(n for n in files if n.endswith(".jpg"))

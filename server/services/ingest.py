@@ -345,7 +345,7 @@ def _check_picture(upload: Upload, is_image: bool, max_pixels: int) -> None:
         try:
             upload.header = media.check_image(upload.staged.path, declared_name=upload.filename, max_pixels=max_pixels)
         except media.ImageRefused as error:
-            raise AttachmentRefused(f"The photo {upload.filename} was refused: {error}") from None
+            raise AttachmentRefused(f"The picture {upload.filename} was refused: {error}") from None
 
 
 def _stored_facts(storage: LocalStorage, upload: Upload, is_image: bool, max_pixels: int) -> dict:

@@ -82,9 +82,10 @@ class ImageFacts(ImageHeader):
 
 def check_image(path: Path, *, declared_name: str, max_pixels: int = 40_000_000) -> ImageHeader:
     """The check at receipt: the file is a JPEG, PNG or WebP picture, the type its name claims,
-    under the pixel limit, with a sound structure (PNG chunk checksums). Reads the header alone,
-    so it costs a fraction of a millisecond; decoding the pixels is inspect_image's work, later.
-    Raise ImageRefused saying why when the file is not a picture we accept."""
+    under the pixel limit. Reads the header alone, so it costs a fraction of a millisecond; whether
+    the rest is sound (decoding the pixels, PNG checksums) is inspect_image's work, later: a damaged
+    picture is kept and flagged, not refused (docs/decisions.md). Raise ImageRefused saying why
+    when the file is not a picture we accept."""
     path = Path(path)
     name = declared_name
     extension = Path(declared_name).suffix.lower()
@@ -93,7 +94,8 @@ def check_image(path: Path, *, declared_name: str, max_pixels: int = 40_000_000)
         shown = f"a {extension} file" if extension else "a file without an extension such as .jpg"
         raise ImageRefused(f"{name}: only JPEG, PNG or WebP pictures are accepted, this is {shown}.")
     if path.stat().st_size == 0:
-        raise ImageRefused(f"{name} is empty: the upload may have been cut off; send the form again.")
+        raise ImageRefused(f"{name} is empty (0 bytes): the phone holds no picture under that name. "
+                           "Take the picture again in the form and send it.")
     # Pillow's own bomb check (a warning above MAX_IMAGE_PIXELS, an error above twice that) runs when
     # the header is read; keeping our limit at or below it means anything it would warn about is
     # refused by us before a single pixel is decoded.
@@ -116,11 +118,6 @@ def check_image(path: Path, *, declared_name: str, max_pixels: int = 40_000_000)
                 f"more than the {limit / 1e6:.0f} million this server accepts; "
                 f"set the phone camera to a smaller picture size."
             )
-        try:
-            image.verify()
-        except Exception as error:  # Pillow raises many types on damaged files
-            log.info("verify() refused %s: %r", name, error)
-            raise ImageRefused(f"{name} is damaged: it is not a complete picture.") from None
     return ImageHeader(real, Image.MIME.get(real, "application/octet-stream"), width, height)
 
 
@@ -140,6 +137,13 @@ def inspect_image(
     name = declared_name
     header = check_image(path, declared_name=name, max_pixels=max_pixels)
     width, height = header.width, header.height
+    with _open(path, name) as image:
+        try:
+            image.verify()  # PNG: every chunk's checksum (Pillow checks nothing more for JPEG or WebP)
+        except Exception as error:  # Pillow raises many types on damaged files
+            log.info("verify() refused %s: %r", name, error)
+            raise ImageRefused(f"{name} is damaged: parts of it do not match their checksums "
+                               f"(the file on the phone may be damaged).") from None
 
     # Decode, at reduced scale for JPEG (the thumbnail and the hash need no more), which still
     # runs through the whole file, so a truncated or corrupt JPEG fails here.
@@ -158,7 +162,7 @@ def inspect_image(
             log.info("load() refused %s: %r", name, error)
             raise ImageRefused(
                 f"{name} is damaged or incomplete: it could not be opened as a picture "
-                f"(the upload may have been cut off; send the form again)."
+                f"(the file on the phone may be damaged; return the visit to have it taken again)."
             ) from None
         exif = _read_exif(image)
         taken_at = _taken_at(exif, local_tz)
