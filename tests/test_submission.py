@@ -107,8 +107,17 @@ def test_missing_files_are_listed_and_completed_by_a_resend(client, session, wor
     assert missing == set(files) - set(first_half)
     assert all(name in message(response) for name in missing)
 
+    # A re-send that brings none of them says what is still missing, not just "nothing new".
+    again = post(client, token, xml, first_half)
+    assert again.status_code == 202 and "Already received" in message(again)
+    assert all(name in message(again) for name in missing)
+    one_more = dict(list(files.items())[3:4])
+    more = post(client, token, xml, one_more)
+    assert more.status_code == 201 and "Received 1 more file(s)" in message(more)
+    assert all(name in message(more) for name in missing - set(one_more))
+
     completed = post(client, token, xml, files)
-    assert completed.status_code == 201
+    assert completed.status_code == 201 and "thank you" in message(completed)
     assert stored_version(session, instance_id_of(xml)).is_complete
 
 
