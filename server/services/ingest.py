@@ -174,9 +174,8 @@ def receive(session: Session, storage: LocalStorage, user: User, prepared: Prepa
         added = _complete(session, storage, existing, uploads, structure, max_pixels)
         missing = [a.filename for a in existing.attachments if a.sha256 is None]
         if added:
-            return Received(201, f"Received {added} more file(s); " + (_waiting(missing) if missing else "thank you."),
-                            existing.id)
-        return Received(202, "Already received; " + (_waiting(missing) if missing else "nothing new."), existing.id)
+            return Received(201, f"Received {added} more file(s); {_waiting(missing, 'thank you.')}", existing.id)
+        return Received(202, f"Already received; {_waiting(missing, 'nothing new.')}", existing.id)
 
     household = prepared.household
     previous = None
@@ -234,11 +233,12 @@ def receive(session: Session, storage: LocalStorage, user: User, prepared: Prepa
         session.execute(update(Household).where(Household.id == household.id, Household.latitude.is_(None))
                         .values(latitude=place["latitude"], longitude=place["longitude"]))
     missing = [row["filename"] for row in rows if not row["sha256"]]
-    return Received(201, "Received; " + (_waiting(missing) if missing else "thank you."), version_id)
+    return Received(201, f"Received; {_waiting(missing, 'thank you.')}", version_id)
 
 
-def _waiting(missing: list[str]) -> str:
-    return f"still waiting for {len(missing)} file(s): {', '.join(missing)}. Send again."
+def _waiting(missing: list[str], otherwise: str) -> str:
+    """The end of the answer: the files still missing, if any."""
+    return f"still waiting for {len(missing)} file(s): {', '.join(missing)}. Send again." if missing else otherwise
 
 
 def _expected_files(root, structure: FormStructure) -> dict[str, str]:

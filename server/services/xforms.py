@@ -28,7 +28,7 @@ class FormStructure:
     binary_fields: frozenset[str]   # paths below the root, e.g. "sights/sight_head_photo", "meta/audit"
     image_fields: frozenset[str]
     repeats: frozenset[str]          # paths of repeat groups, e.g. "members"
-    names_a_household: bool = False  # a household's form: it asks case_id
+    names_a_household: bool          # a household's form: it asks case_id
 
 
 def local(tag: str) -> str:
