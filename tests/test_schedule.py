@@ -195,6 +195,7 @@ def test_a_visit_dated_off_the_calendar_still_moves_the_due_date(client, session
     assert post(client, token, xml, files).status_code == 201
     assert _due(session, household) == _expected_after(DEFAULT_WHEN.date(), 3)
 
+
 def test_not_at_home_keeps_the_household_due(client, session, make, site):
     token = make.token(site["worker"])
     household = make.household(site["east"], category="B", residence="urban")
