@@ -138,8 +138,8 @@ def jpeg_with_exif(
     return data
 
 
-@functools.lru_cache(maxsize=64)
-def png_signature(seed: int = 0, width: int = 800, height: int = 400) -> bytes:
+@functools.lru_cache(maxsize=1024)  # ~4 KB each; a visit built again need not draw its signatures again
+def png_signature(seed: int | str = 0, width: int = 800, height: int = 400) -> bytes:
     """A signature as Collect's signature widget saves it: an opaque white RGBA canvas with a few
     black pen strokes (different for each seed), as PNG."""
     rng = random.Random(f"signature-{seed}")
@@ -512,7 +512,15 @@ def _sight_answers(lat, lon, when, photo_seed, with_photos, files) -> dict:
     return answers
 
 
-def _signers(people, name_field: str, signature_field: str, start: datetime, seed: int, files) -> list[dict]:
+def drawn_signature(seed: int, case_id: str | None, signed: datetime) -> bytes:
+    """A signature drawn for household `case_id` at `signed`. A drawn signature never comes out the
+    same twice, so each household and moment has its own; the same visit built twice (as Collect
+    re-sends or edits one) has the same."""
+    return png_signature(f"{seed}/{case_id}/{signed.isoformat()}")
+
+
+def _signers(people, name_field: str, signature_field: str, start: datetime, seed: int, files,
+             case_id: str | None) -> list[dict]:
     """One repeat instance per person: a name signs with a new signature PNG; a dict is taken as
     the instance's answers as they are (e.g. {"investigator_name": "李四", "investigator_signature": ""}
     for someone who did not sign)."""
@@ -523,7 +531,7 @@ def _signers(people, name_field: str, signature_field: str, start: datetime, see
             continue
         signed = start + timedelta(minutes=1, seconds=20 * index, milliseconds=137 * (index + 1))
         file_name = _photo_name(signed, ".png")
-        files[file_name] = png_signature(seed * 10 + index)
+        files[file_name] = drawn_signature(seed * 10 + index, case_id, signed)
         rows.append({name_field: person, signature_field: file_name})
     return rows
 
@@ -608,7 +616,8 @@ def household_visit(
         "visit_date": when.date().isoformat(),
         "outcome": outcome,
         "outcome_notes": None if done else _OUTCOME_NOTES.get(outcome, ""),
-        "investigators": _signers(list(investigators), "investigator_name", "investigator_signature", start, photo_seed, files),
+        "investigators": _signers(list(investigators), "investigator_name", "investigator_signature", start, photo_seed, files,
+                                  case_id),
         "investigator_count": str(len(investigators)),
         "investigators_check": "OK",
         "location": _geopoint(lat, lon),
@@ -644,7 +653,7 @@ def household_visit(
         household_income = round(sum(_member_income(row) for row in rows), 2)
         head_signed = end - timedelta(minutes=2, milliseconds=-583)
         head_signature = _photo_name(head_signed, ".png")
-        files[head_signature] = png_signature(photo_seed * 10 + 9)
+        files[head_signature] = drawn_signature(photo_seed * 10 + 9, case_id, head_signed)
         answers.update(
             _sight_answers(lat, lon, when, photo_seed, with_photos, files)
             | {
@@ -714,7 +723,7 @@ def application(
     files: dict[str, bytes] = {}
     signed = when - timedelta(minutes=1)
     signature = _photo_name(signed, ".png")
-    files[signature] = png_signature(photo_seed * 10 + 9)
+    files[signature] = drawn_signature(photo_seed * 10 + 9, case_id, signed)
     shot = when + timedelta(minutes=1, milliseconds=412)
     paper = _photo_name(shot, ".jpg")
     files[paper] = jpeg_with_exif(taken_at=shot.replace(microsecond=0), seed=photo_seed * 100 + 7)
@@ -766,7 +775,7 @@ def spot_check(
         "visit_date": when.date().isoformat(),
         "outcome": outcome,
         "outcome_notes": None if done else _OUTCOME_NOTES.get(outcome, ""),
-        "checkers": _signers(list(checkers), "checker_name", "checker_signature", start, photo_seed, files),
+        "checkers": _signers(list(checkers), "checker_name", "checker_signature", start, photo_seed, files, case_id),
         "checker_count": str(len(checkers)),
         "checkers_check": "OK",
         "location": _geopoint(lat, lon),
@@ -776,8 +785,9 @@ def spot_check(
     }
     if done:
         rows = _member_rows(members)
-        head_signature = _photo_name(end - timedelta(minutes=2, milliseconds=-583), ".png")
-        files[head_signature] = png_signature(photo_seed * 10 + 9)
+        head_signed = end - timedelta(minutes=2, milliseconds=-583)
+        head_signature = _photo_name(head_signed, ".png")
+        files[head_signature] = drawn_signature(photo_seed * 10 + 9, case_id, head_signed)
         answers.update(
             _sight_answers(lat, lon, when, photo_seed, with_photos, files)
             | {

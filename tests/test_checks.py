@@ -145,7 +145,8 @@ def test_a_spot_check_needs_one_checker_and_the_checks_run_on_it(client, session
     flags = submit(client, session, worker, spot_check(
         household.case_number, when=WHEN, checkers=({"checker_name": "", "checker_signature": ""},)))
     assert flags["investigators_too_few"][0].figures == {"count": 0, "minimum": 1}
-    flags = submit(client, session, worker, spot_check(household.case_number, when=WHEN, lat=HOME[0] + 0.01))
+    flags = submit(client, session, worker, spot_check(household.case_number, when=WHEN + timedelta(hours=1),
+                                                       lat=HOME[0] + 0.01))
     assert set(flags) == {"far_from_home", "spot_check_not_attached"}
 
 
@@ -158,6 +159,65 @@ def test_missing_signatures(client, session, worker, household):
     assert flag.severity == "error"
     assert flag.figures == {"unsigned_investigators": ["李建军"], "head_signature_missing": True}
     assert "李建军" in flag.message and "户主" in flag.message
+
+
+def signature_names(xml: bytes) -> dict[str, str]:
+    """The visit's signature files: the head's under "head", each investigator's under their name."""
+    root = ET.fromstring(xml)
+    names = {"head": root.findtext("head_signature")}
+    for person in root.iter("investigators"):
+        names[person.findtext("investigator_name")] = person.findtext("investigator_signature")
+    return names
+
+
+def test_a_signature_copied_from_another_households_record_is_flagged(client, session, make, area, worker, household):
+    first = household_visit(household.case_number, when=WHEN)
+    assert submit(client, session, worker, first) == {}
+    original = version_of(session, first[0])
+    # Corrected once: the head's signature file is now in two versions of that submission.
+    submit(client, session, worker, household_visit(household.case_number, when=WHEN, members=3,
+                                                    deprecated_id=original.instance_id))
+    copied_from = signature_names(first[0])["head"]
+    # Another household's application (book 1, a form without the visit's checks), signed with
+    # that very file under the phone's own name for it.
+    other = make.household(area["other_village"])
+    xml, files = application(other.case_number, when=WHEN + timedelta(days=1))
+    [own] = [name for name in files if name.endswith(".png")]
+    files[own] = first[1][copied_from]
+    [flag] = submit(client, session, worker, (xml, files)).pop("signature_copied")
+    assert flag.severity == "error"
+    assert flag.figures == {
+        "filename": own, "field": "head_signature", "same_in_this_record": [], "elsewhere_count": 1,
+        "elsewhere": [{"case_number": household.case_number, "submission_id": original.submission_id,
+                       "instance_id": original.instance_id, "filename": copied_from}],
+    }
+    assert household.case_number in flag.message and copied_from in flag.message
+    # Drawn again, as on a phone: another file, not a copy.
+    assert "signature_copied" not in submit(client, session, worker, application(other.case_number, when=WHEN + timedelta(days=2)))
+
+
+def test_one_signature_file_for_two_signers_in_a_visit_is_flagged(client, session, worker, household):
+    xml, files = household_visit(household.case_number, when=WHEN)
+    names = signature_names(xml)
+    files[names["李建军"]] = files[names["王芳"]]  # the second investigator "signed" with the first one's file
+    flags = submit(client, session, worker, (xml, files))
+    copied = {flag.figures["filename"]: flag for flag in flags.pop("signature_copied")}
+    assert flags == {}
+    assert set(copied) == {names["王芳"], names["李建军"]}
+    assert copied[names["李建军"]].figures["same_in_this_record"] == [names["王芳"]]
+    assert copied[names["李建军"]].figures["elsewhere"] == []
+    assert names["王芳"] in copied[names["李建军"]].message
+
+
+def test_a_corrected_visit_keeps_its_signatures_without_a_flag(client, session, worker, household):
+    first = household_visit(household.case_number, when=WHEN)
+    submit(client, session, worker, first)
+    original = version_of(session, first[0])
+    # Edited on the phone: a new version of the same submission, its signature files sent again as they were.
+    corrected = household_visit(household.case_number, when=WHEN, deprecated_id=original.instance_id, members=3)
+    assert set(signature_names(corrected[0]).values()) <= set(corrected[1]) and corrected[1].items() >= {
+        (name, first[1][name]) for name in signature_names(first[0]).values()}
+    assert submit(client, session, worker, corrected) == {}
 
 
 def test_no_head_signature_is_expected_when_nobody_was_home(client, session, worker, household):
@@ -292,12 +352,12 @@ def neighbour(make, area):
 def test_the_same_photos_in_two_households(client, session, worker, household, neighbour):
     first = household_visit(household.case_number, when=WHEN, photo_seed=7)
     assert submit(client, session, worker, first) == {}
-    # The same seed, place and time: byte for byte the same five photos (and signatures).
+    # The same seed, place and time: byte for byte the same five photos.
     copied = household_visit(neighbour.case_number, when=WHEN, photo_seed=7)
     assert {n: b for n, b in copied[1].items() if n.endswith(".jpg")} == {n: b for n, b in first[1].items() if n.endswith(".jpg")}
     flags = submit(client, session, worker, copied)
     reused = flags.pop("photo_reused")
-    assert flags == {}  # signatures are alike in every household by nature: not compared
+    assert flags == {}  # signatures drawn in each household are not searched for look-alikes
     assert len(reused) == 5
     original = version_of(session, first[0])
     flag = next(f for f in reused if f.figures["field"] == "sights/sight_head_photo")

@@ -6,11 +6,12 @@ whatever it found before. Each flag has a stable code, a message in plain Chines
 English (supervisors read it), and its numbers in `figures`.
 
 Severity: "error" where the record itself misses what the procedure requires (a sight neither
-photographed nor explained, fewer investigators than required, a missing signature, the same
-photo file in another household); "warning" where the facts need a person's judgement (distance,
-accuracy, photo position or time, a near-identical photo, red flags, income, not at home).
+photographed nor explained, fewer investigators than required, a missing or copied signature, the
+same photo file in another household); "warning" where the facts need a person's judgement
+(distance, accuracy, photo position or time, a near-identical photo, red flags, income, not at home).
 
-Only household_visit and spot_check are checked; other forms get no flags.
+Every form is checked for damaged pictures, copied signatures and (a household's form) a missing
+case_id; the rest is for household_visit and spot_check only.
 """
 from __future__ import annotations
 
@@ -149,7 +150,7 @@ def replace_flags(session: Session, version: SubmissionVersion, flags: list[Flag
 def compute_flags(session: Session, version: SubmissionVersion) -> list[Flag]:
     """The version's flags, computed by reading only: the flags are not attached to the session, so
     the checks can run in a read transaction and be stored in a short write one."""
-    flags: list[Flag] = _damaged_pictures(version) + _not_filed(version)
+    flags: list[Flag] = _damaged_pictures(version) + _copied_signatures(session, version) + _not_filed(version)
     form_id = version.submission.form.form_id
     if form_id not in CHECKED_FORMS:
         return flags
@@ -184,11 +185,14 @@ def _flag(code: str, severity: str, chinese: str, english: str, **figures) -> Fl
     return Flag(code=code, severity=severity, message=f"{chinese} {english}", figures=figures)
 
 
+def _is_signature(attachment: Attachment) -> bool:
+    return attachment.field.rsplit("/", 1)[-1].endswith("signature")
+
+
 def _is_photo(attachment: Attachment) -> bool:
     """A received photo: decoded (it has a perceptual hash) and not a signature. Signatures are
-    left out: the same investigator signs alike in every household."""
-    leaf = attachment.field.rsplit("/", 1)[-1]
-    return attachment.sha256 is not None and attachment.phash is not None and not leaf.endswith("signature")
+    left out of the look-alike search: the same investigator signs alike in every household."""
+    return attachment.sha256 is not None and attachment.phash is not None and not _is_signature(attachment)
 
 
 def _local(moment: datetime) -> str:
@@ -220,6 +224,50 @@ def _damaged_pictures(version: SubmissionVersion) -> list[Flag]:
         f"check it and take it again if needed. {a.picture_problem}",
         filename=a.filename, field=a.field,
     ) for a in version.attachments if a.picture_problem]
+
+
+def _copied_signatures(session: Session, version: SubmissionVersion) -> list[Flag]:
+    """A signature that is byte for byte the same file as another signature of this record, or as a
+    file of another submission. A signature drawn on the phone never comes out the same twice,
+    however alike the hand: the file was copied, or the canvas was saved blank."""
+    signatures = [a for a in version.attachments if a.sha256 is not None and _is_signature(a)]
+    if not signatures:
+        return []
+    elsewhere = session.execute(
+        select(Attachment.sha256, Attachment.filename, Submission.id, Submission.instance_id, Household.case_number)
+        .join(SubmissionVersion, Attachment.version_id == SubmissionVersion.id)
+        .join(Submission, SubmissionVersion.submission_id == Submission.id)
+        .outerjoin(Household, Submission.household_id == Household.id)
+        .where(Attachment.sha256.in_({a.sha256 for a in signatures}), Submission.id != version.submission_id)
+        .distinct().order_by(Submission.id).limit(REUSE_EXACT_LIMIT)  # a file carried by corrections: once
+    ).all()
+    flags = []
+    for signature in signatures:
+        here = [a.filename for a in signatures if a.sha256 == signature.sha256 and a is not signature]
+        there = [row for row in elsewhere if row.sha256 == signature.sha256]
+        if not here and not there:
+            continue
+        if here:
+            where_zh, where_en = f"本记录中的签名 {here[0]}", f"signature {here[0]} of this record"
+        else:
+            first = there[0]
+            household_zh = f"户 {first.case_number} 的" if first.case_number else ""
+            household_en = f" of household {first.case_number}" if first.case_number else ""
+            where_zh = f"{household_zh}提交 {first.instance_id} 中的文件 {first.filename}"
+            where_en = f"file {first.filename} in submission {first.instance_id}{household_en}"
+        flags.append(_flag(
+            "signature_copied", "error",
+            f"签名 {signature.filename} 与{where_zh}是同一个文件。手写的签名不会两次完全相同：它是复制来的，"
+            "或是空白画布。请核实，并请签字人重新签字。",
+            f"Signature {signature.filename} is the very same file as {where_en}. A signature drawn on the "
+            "phone never comes out the same twice: it was copied, or the canvas was saved blank. Check it, "
+            "and have the person sign again.",
+            filename=signature.filename, field=signature.field, same_in_this_record=here,
+            elsewhere=[{"case_number": row.case_number, "submission_id": row.id, "instance_id": row.instance_id,
+                        "filename": row.filename} for row in there[:REUSE_MATCHES_SHOWN]],
+            elsewhere_count=len(there),
+        ))
+    return flags
 
 
 def _sights(visit: _Visit) -> list[Flag]:
