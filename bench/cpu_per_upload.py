@@ -1,0 +1,108 @@
+"""Benchmark: CPU time per upload in one process, ours against the floor, with no HTTP server.
+
+bench/ingest.py measures throughput over HTTP; on a 2-core machine whose speed drifts within
+minutes, and with the load generator on the same cores, its share of the floor moves by a tenth
+between runs. This one calls both WSGI apps directly in this process, one upload at a time, with the
+same pre-encoded bodies (the workloads of bench/ingest.py), and prints the CPU time and wall time
+each takes per upload: the figures docs/performance.md works from. Ours answers without its checks,
+as in production (the check workers decode the pictures after the answer). Creating a file costs
+more on a filesystem where many were just deleted (a test run, say), so ours, which creates more,
+reads higher then; compare figures taken in one run.
+
+    .venv/bin/python bench/cpu_per_upload.py [--count 300] [--rounds 5]
+    BENCH_DATABASE_URL=postgresql+psycopg://... .venv/bin/python bench/cpu_per_upload.py
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from urllib3.filepost import encode_multipart_formdata
+from werkzeug.test import EnvironBuilder
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import floor_app  # noqa: E402
+from bench.ingest import prepare, workload_a, workload_b  # noqa: E402
+from server import create_app  # noqa: E402
+
+WORKLOADS = {"(a) XML + one 200 KB JPEG": workload_a, "(b) full visit, 5 photos + 3 signatures": workload_b}
+
+
+def environs(path: str, make, count: int) -> list[dict]:
+    """WSGI environs of `count` uploads, built before the clock starts."""
+    built = []
+    for xml, files in make(count):
+        fields = [("xml_submission_file", ("submission.xml", xml, "text/xml"))] + [(n, (n, b)) for n, b in files.items()]
+        body, content_type = encode_multipart_formdata(fields)
+        built.append(EnvironBuilder(path=path, method="POST", data=body, headers={
+            "Content-Type": content_type, "X-OpenRosa-Version": "1.0"}).get_environ())
+    return built
+
+
+def per_upload(app, batch: list[dict], expected: str) -> tuple[float, float]:
+    """Milliseconds of CPU and of wall time per upload through `app`."""
+    statuses = []
+
+    def start_response(status, headers, exc_info=None):
+        statuses.append(status)
+
+    cpu, wall = time.process_time(), time.perf_counter()
+    for environ in batch:
+        for _ in app(environ, start_response):
+            pass
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    assert all(status.startswith(expected) for status in statuses), statuses[:3]
+    return 1000 * cpu / len(batch), 1000 * wall / len(batch)
+
+
+def bench_database(name: str, url: str | None, folder: str, args) -> None:
+    if url:
+        engine = create_engine(url)
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    url = url or f"sqlite:///{folder}/bench.sqlite3"
+    token = prepare(url)
+    ours = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "INSTANCE_DIR": folder, "DEVELOPMENT": True,
+                       "MEDIA_DIR": f"{folder}/media", "CHECKS_INLINE": False})
+    logging.getLogger().setLevel(logging.WARNING)  # create_app logs at INFO; the figures are the output
+    floor_app.FOLDER = tempfile.mkdtemp(dir=folder)
+    print(f"\n{name}: CPU / wall per upload, one at a time, median of {args.rounds} rounds of {args.count}")
+    for label, make in WORKLOADS.items():
+        count = args.count if make is workload_a else max(1, args.count // 4)
+        per_upload(ours, environs(f"/key/{token}/submission", make, 20), "201")  # warm: forms parsed, pool open
+        floor, mine = [], []
+        for _ in range(args.rounds):
+            floor.append(per_upload(floor_app.app, environs("/", make, count), "201"))
+            mine.append(per_upload(ours, environs(f"/key/{token}/submission", make, count), "201"))
+        floor_cpu, ours_cpu = (statistics.median(cpu for cpu, _ in runs) for runs in (floor, mine))
+        floor_wall, ours_wall = (statistics.median(wall for _, wall in runs) for runs in (floor, mine))
+        print(f"  {label:<42} floor {floor_cpu:5.2f} ms CPU ({floor_wall:5.2f} wall)   ours {ours_cpu:5.2f} ms CPU"
+              f" ({ours_wall:5.2f} wall)   floor / ours: {100 * floor_cpu / ours_cpu:4.1f} % of the CPU", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=300, help="(a) uploads per round; (b) gets a quarter")
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    databases = [("SQLite", None)]
+    if os.environ.get("BENCH_DATABASE_URL"):
+        databases.append(("PostgreSQL", os.environ["BENCH_DATABASE_URL"]))
+    for name, url in databases:
+        with tempfile.TemporaryDirectory() as folder:
+            bench_database(name, url, folder, args)
+
+
+if __name__ == "__main__":
+    main()
