@@ -23,7 +23,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
 from urllib3.filepost import encode_multipart_formdata
 from werkzeug.test import EnvironBuilder
 
@@ -31,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import floor_app  # noqa: E402
+from bench.common import empty_database  # noqa: E402
 from bench.ingest import prepare, workload_a, workload_b  # noqa: E402
 from server import create_app  # noqa: E402
 
@@ -65,13 +65,8 @@ def per_upload(app, batch: list[dict], expected: str) -> tuple[float, float]:
 
 
 def bench_database(name: str, url: str | None, folder: str, args) -> None:
-    if url:
-        engine = create_engine(url)
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
     url = url or f"sqlite:///{folder}/bench.sqlite3"
+    empty_database(url)
     token = prepare(url)
     ours = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "INSTANCE_DIR": folder, "DEVELOPMENT": True,
                        "MEDIA_DIR": f"{folder}/media", "CHECKS_INLINE": False})

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from sqlalchemy import insert
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import empty_database, free_port  # noqa: E402
 from server import create_app  # noqa: E402
 from server.cli import upgrade_database  # noqa: E402
 from server.extensions import db  # noqa: E402
@@ -37,6 +37,7 @@ OPENROSA = {"X-OpenRosa-Version": "1.0"}
 
 
 def prepare(url: str, households: int, instance: str) -> str:
+    empty_database(url)
     upgrade_database(url)
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "INSTANCE_DIR": instance})
     with app.app_context():
@@ -63,12 +64,6 @@ def prepare(url: str, households: int, instance: str) -> str:
         session.commit()
     db.engine.dispose()
     return token
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def percentiles(samples: list[float]) -> str:

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.formlist import free_port  # noqa: E402
+from bench.common import empty_database, free_port  # noqa: E402
 from server.cli import upgrade_database  # noqa: E402
 from server.models import Household, Member  # noqa: E402
 from server.services import checking, forms  # noqa: E402
@@ -196,14 +196,7 @@ def main() -> None:
 def _bench_database(database, configured, workloads, floor_payloads, sizes, floor_url, args) -> None:
     with tempfile.TemporaryDirectory() as folder:
         url = configured or f"sqlite:///{folder}/bench.sqlite3"
-        if configured:
-            from sqlalchemy import text
-
-            engine = create_engine(url)
-            with engine.begin() as connection:
-                connection.execute(text("DROP SCHEMA public CASCADE"))
-                connection.execute(text("CREATE SCHEMA public"))
-            engine.dispose()
+        empty_database(url)
         token = prepare(url)
         port = free_port()
         env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "DEVELOPMENT": "1", "INSTANCE_DIR": folder,

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import empty_database  # noqa: E402
 from server.cli import upgrade_database  # noqa: E402
 from server.models import Household, SampleItem, utcnow  # noqa: E402
 from server.services import sampling, spot_rates  # noqa: E402
@@ -34,12 +35,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{folder}/sampling.sqlite3"
-        if url.startswith("postgresql"):
-            engine = create_engine(url)
-            with engine.begin() as connection:
-                connection.execute(text("DROP SCHEMA public CASCADE"))
-                connection.execute(text("CREATE SCHEMA public"))
-            engine.dispose()
+        empty_database(url)
         upgrade_database(url)
         engine = create_engine(url)
         with Session(engine) as session:
