@@ -32,12 +32,22 @@ class Request(FlaskRequest):
             raise InvalidInput("The form data was cut off or is malformed (the connection may have dropped). "
                                "Send it again. Nothing was saved.") from None
         except RequestEntityTooLarge:  # Werkzeug's own limits, met while parsing
+            if not self.staged_files and not self._over_content_limit():
+                # The parser buffers what it cannot split until its memory limit: a body that never
+                # shows the boundary its Content-Type names (or whose first part's headers never end)
+                # met that limit before any part began. It is malformed, not too large.
+                raise InvalidInput("The upload's parts were not found: its body does not match the multipart "
+                                   "boundary its Content-Type names, or its first part is malformed. "
+                                   "Nothing was saved.") from None
             limits = [f"over {self.max_content_length // 1024 // 1024} MB"] if self.max_content_length else []
             limits.append(f"more than {self.max_form_parts} parts")
             if self.max_form_memory_size:
                 limits.append(f"a form field over {self.max_form_memory_size // 1000} KB")
             raise TooLarge(f"The upload is too large for this server ({', '.join(limits[:-1])} or {limits[-1]}). "
                            "Nothing was saved.") from None
+
+    def _over_content_limit(self) -> bool:
+        return bool(self.max_content_length) and (self.content_length or 0) > self.max_content_length
 
 
 def screen_request() -> None:

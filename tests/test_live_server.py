@@ -23,7 +23,7 @@ from server.services import forms
 from server.services.areas import create_area
 from server.services.users import create_user, issue_phone_token
 
-from .builders import household_visit
+from .builders import household_visit, jpeg_with_exif
 from .conftest import FORMS_DIR
 
 ROOT = config.PROJECT_ROOT
@@ -123,6 +123,43 @@ def test_eight_identical_submissions_at_once_leave_exactly_one(live):
         [version] = session.scalars(select(SubmissionVersion)).all()
         assert version.is_complete
         assert session.scalar(select(func.count()).select_from(Attachment)) == len(files)
+
+
+def test_phones_racing_to_complete_a_missing_photo_with_different_bytes_one_is_told_received(live):
+    """A visit arrives without one photo; then eight phones send that photo at once, each with other
+    bytes. One is told "received" and its bytes are the ones kept; the others hear 409. Unguarded,
+    PostgreSQL told two of them "received" and kept one (7 trials in 40)."""
+    import hashlib
+
+    for trial in range(5):
+        xml, files = household_visit(live["case"], instance_id=f"uuid:{uuid.uuid4()}")
+        photo = next(name for name in files if name.endswith(".jpg"))
+        parts = [("xml_submission_file", ("submission.xml", xml, "text/xml"))]
+        first = requests.post(f"{live['base']}/submission", headers={"X-OpenRosa-Version": "1.0"}, timeout=60,
+                              files=parts + [(n, (n, b)) for n, b in files.items() if n != photo])
+        assert first.status_code == 201 and photo in first.text
+        candidates = [jpeg_with_exif(width=320, height=240, seed=100 * trial + n) for n in range(8)]
+        barrier = threading.Barrier(len(candidates))
+        answers: list[tuple[int, str]] = []
+
+        def send(body: bytes):
+            barrier.wait()
+            response = requests.post(f"{live['base']}/submission", files=parts + [(photo, (photo, body))],
+                                     headers={"X-OpenRosa-Version": "1.0"}, timeout=60)
+            answers.append((response.status_code, hashlib.sha256(body).hexdigest()))
+
+        threads = [threading.Thread(target=send, args=(body,)) for body in candidates]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(status for status, _ in answers) == [201] + [409] * 7, answers
+        [winner] = [sha256 for status, sha256 in answers if status == 201]
+        instance_id = xml.split(b"<instanceID>")[1].split(b"</instanceID>")[0].decode()
+        with Session(live["engine"]) as session:
+            version = session.scalar(select(SubmissionVersion).where(SubmissionVersion.instance_id == instance_id))
+            kept = {a.filename: a.sha256 for a in version.attachments}
+            assert kept[photo] == winner and version.is_complete
 
 
 def test_the_server_starts_a_check_worker_that_decodes_pictures_and_runs_checks(live):

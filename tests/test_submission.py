@@ -194,6 +194,38 @@ def test_two_different_files_under_one_name_are_refused(client, session, app, wo
     assert send(files[photo]).status_code == 201 and stored_version(session, instance_id_of(xml)).is_complete
 
 
+def test_two_different_form_data_parts_are_refused(client, session, worker, household):
+    # The second was silently ignored: which of them did the caseworker send?
+    _, token = worker
+    xml, files = household_visit(household.case_number)
+    other, _ = household_visit(household.case_number)
+
+    def send(second: bytes):
+        parts = MultiDict([("xml_submission_file", (io.BytesIO(xml), "submission.xml", "text/xml")),
+                           ("xml_submission_file", (io.BytesIO(second), "submission.xml", "text/xml"))]
+                          + [(name, (io.BytesIO(body), name)) for name, body in files.items()])
+        return client.post(f"/key/{token}/submission", data=parts, headers=OPENROSA, content_type="multipart/form-data")
+
+    response = send(other)
+    assert response.status_code == 400 and "2 different xml_submission_file parts" in message(response)
+    assert stored_version(session, instance_id_of(xml)) is None and stored_version(session, instance_id_of(other)) is None
+    assert send(xml).status_code == 201  # the same form data twice is harmless
+
+
+@pytest.mark.parametrize("character", ["\n", "\r", "\t"])
+def test_a_file_name_with_a_control_character_is_refused(client, session, worker, household, character):
+    # No multipart header can carry a CR or LF in a file name: the visit would wait for it for good.
+    _, token = worker
+    xml, files = household_visit(household.case_number)
+    photo = next(name for name in files if name.endswith(".jpg"))
+    bad = photo.replace(".jpg", f"{character}.jpg")
+    encoded_name = bad.replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
+    xml = xml.replace(f">{photo}<".encode(), f">{encoded_name}<".encode())
+    response = post(client, token, xml, {name: body for name, body in files.items() if name != photo})
+    assert response.status_code == 400 and "is not allowed" in message(response)
+    assert stored_version(session, instance_id_of(xml)) is None
+
+
 def test_unknown_form_or_version_is_404_and_older_versions_are_accepted(client, session, worker, household):
     from server.services import forms
 
@@ -310,6 +342,21 @@ def test_form_data_cut_off_is_400_in_words_and_nothing_is_stored(client, session
     assert set(storage.keys()) == before and list(storage.staging.iterdir()) == []
     response = client.post(f"/key/{token}/submission", data=body, headers={**OPENROSA, "Content-Type": content_type})
     assert response.status_code == 201
+
+
+def test_a_body_that_does_not_match_its_boundary_is_400_not_413(client, session, app, worker, household):
+    # The parser buffered the body looking for the boundary until its memory limit: it said "too large".
+    _, token = worker
+    xml, files = household_visit(household.case_number)
+    body, content_type = encoded(xml, files)
+    assert len(body) > 500_000  # past the parser's memory limit for one part
+    storage = app.extensions["storage"]
+    before = set(storage.keys())
+    response = client.post(f"/key/{token}/submission", data=body,
+                           headers={**OPENROSA, "Content-Type": "multipart/form-data; boundary=not-the-one-used"})
+    assert response.status_code == 400 and "does not match the multipart boundary" in message(response)
+    assert stored_version(session, instance_id_of(xml)) is None
+    assert set(storage.keys()) == before and list(storage.staging.iterdir()) == []
 
 
 def test_a_body_that_is_not_multipart_is_400_in_words(client, worker, household):

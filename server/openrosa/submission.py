@@ -33,9 +33,13 @@ def submission_post():
     if request.mimetype != "multipart/form-data":
         raise InvalidInput(f"The upload is {request.mimetype or 'untyped'}, not multipart/form-data with the form data "
                            "as its xml_submission_file part (as ODK Collect sends it). Nothing was saved.")
-    xml_part = request.files.get("xml_submission_file")
-    if xml_part is None:
+    xml_parts = request.files.getlist("xml_submission_file")
+    if not xml_parts:
         raise InvalidInput("The upload has no xml_submission_file part.")
+    if len({part.stream.sha256 for part in xml_parts}) > 1:
+        raise InvalidInput(f"The upload carries {len(xml_parts)} different xml_submission_file parts; a submission "
+                           "has one form data. Nothing was saved.")
+    xml_part = xml_parts[0]
     most = current_app.config["MAX_FORM_DATA_BYTES"]
     if xml_part.stream.size > most:  # staged on disk so far; read into memory below
         raise TooLarge(f"The form data (xml_submission_file) is larger than {most // 1024} KB, which no form of "

@@ -31,7 +31,9 @@ from .xforms import FormStructure, InstanceInvalid, answer_instant, answers, fin
 
 log = logging.getLogger(__name__)
 
-SAFE_FILENAME = re.compile(r"^[^/\\\x00]{1,255}$")
+# A file name the XML gives: no folder, and no control character (a CR or LF cannot travel in the
+# multipart header that must name the file, so its visit would wait for it for good).
+SAFE_FILENAME = re.compile(r"^[^/\\\x00-\x1f\x7f]{1,255}$")
 # What an attachment row knows of its file; a correction's files not sent again carry these over.
 FILE_FACTS = ("sha256", "size", "content_type", "received_at", "width", "height", "taken_at", "exif_latitude",
               "exif_longitude", "camera", "phash", "thumbnail_sha256", "inspected_at", "picture_problem")
@@ -161,9 +163,14 @@ def receive(session: Session, storage: LocalStorage, user: User, prepared: Prepa
     instance_id, structure = prepared.instance_id, prepared.structure
     existing = None
     if prepared.seen:  # otherwise a new version is inserted, and the unique index catches a race
+        # Locked (PostgreSQL; SQLite's write transaction holds the whole database), its files loaded
+        # only after the lock: concurrent re-sends completing its files are decided one at a time, each
+        # on what the one before committed (READ COMMITTED reads afresh at each statement). Unlocked,
+        # two phones sending different bytes for one missing photo were both told it was received.
         existing = session.scalar(
             select(SubmissionVersion)
             .where(SubmissionVersion.form_pk == prepared.form_pk, SubmissionVersion.instance_id == instance_id)
+            .with_for_update()
         )
     if existing is not None:
         if existing.xml_sha256 != prepared.xml_sha256:

@@ -106,6 +106,9 @@ class LocalStorage:
         for staged in pending:
             target = self.path_of(staged.sha256)
             if target.exists():
+                # Identical bytes already stored, perhaps as an orphan of an earlier failed upload: its
+                # age starts again, so a sweep's margin spares it while this upload's row is written.
+                os.utime(target)
                 staged.path.unlink(missing_ok=True)
                 continue
             try:
