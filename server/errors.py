@@ -35,6 +35,12 @@ class Forbidden(DomainError):
     status, code = 403, "forbidden"
 
 
+class PasswordRequired(DomainError):
+    """A credential (a token, an account) is made only by a person who signed in with a password."""
+
+    status, code = 403, "password_required"
+
+
 class HttpsRequired(DomainError):
     status, code = 403, "https_required"
 
