@@ -41,6 +41,12 @@ class PasswordRequired(DomainError):
     status, code = 403, "password_required"
 
 
+class ForeignOrigin(DomainError):
+    """A state-changing request sent by another site's page (see server/origin.py)."""
+
+    status, code = 403, "foreign_origin"
+
+
 class HttpsRequired(DomainError):
     status, code = 403, "https_required"
 
