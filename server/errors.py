@@ -63,6 +63,16 @@ class TooLarge(DomainError):
     status, code = 413, "too_large"
 
 
+class TooManySignIns(DomainError):
+    """Sign-in throttled (server/services/throttle.py): the answer says how long to wait."""
+
+    status, code = 429, "too_many_sign_ins"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, details={"retry_after": retry_after})
+        self.retry_after = retry_after
+
+
 class FormInvalid(DomainError):
     """pyxform or ODK Validate refused an XLSForm; the message is the validator's."""
 
@@ -97,6 +107,8 @@ def register_error_handlers(app: Flask) -> None:
         response = _error(error.status, error.code, error.message, error.details)
         if error.status == 401:
             response.headers["WWW-Authenticate"] = 'Basic realm="dibao", charset="UTF-8"'
+        if isinstance(error, TooManySignIns):
+            response.headers["Retry-After"] = str(error.retry_after)
         return response
 
     @app.errorhandler(HTTPException)

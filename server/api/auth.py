@@ -7,7 +7,8 @@ from ..errors import Forbidden, PasswordRequired, Unauthenticated
 from ..extensions import db
 from ..models import User
 from ..openrosa.auth import require_secure_transport
-from ..services.users import authenticate, user_for_api_token
+from ..services.users import user_for_api_token
+from ..signin import sign_in_with_password
 
 
 def api_user() -> User:
@@ -22,9 +23,7 @@ def api_user() -> User:
                 raise Unauthenticated("This API token is unknown or revoked.")
             g.signed_in_with = "token"
         elif credentials is not None and credentials.type == "basic":
-            user = authenticate(db.session, credentials.username or "", credentials.password or "")
-            if user is None:
-                raise Unauthenticated("Wrong username or password.")
+            user = sign_in_with_password(credentials.username or "", credentials.password or "")
             g.signed_in_with = "password"
         else:
             raise Unauthenticated("Sign in with an API token (Authorization: Bearer …) or HTTP Basic.")
