@@ -2,6 +2,7 @@
 (username, address) pair, and checked once in a while rather than on every request."""
 from __future__ import annotations
 
+import logging
 import math
 
 from flask import Flask, current_app, request
@@ -12,6 +13,8 @@ from .models import User, utcnow
 from .services import throttle
 from .services.password_proofs import PasswordProofs
 from .services.users import authenticate
+
+log = logging.getLogger(__name__)
 
 
 def init_sign_in(app: Flask) -> None:
@@ -38,14 +41,17 @@ def sign_in_with_password(username: str, password: str) -> User:
             "with the right password. Other addresses are not affected.", retry_after=wait)
     user = authenticate(db.session, username, password, current_app.extensions["password_proofs"])
     if user is None:
-        _commit_apart(lambda session: throttle.record_failure(session, policy, username, address, now))
+        until = _commit_apart(lambda session: throttle.record_failure(session, policy, username, address, now))
+        if until > now:
+            log.warning("sign-in of %r from %s throttled for %.0f s after repeated wrong passwords",
+                        username, address, (until - now).total_seconds())
         raise Unauthenticated("Wrong username or password.")
     if until is not None:
         _commit_apart(lambda session: throttle.forget(session, username, address))
     return user
 
 
-def _commit_apart(work) -> None:
+def _commit_apart(work):
     """Run `work` in a short write transaction of its own and commit it. The session's open
     transaction (only the sign-in's reads) ends first; if it was begun as a writer, the next one
     is too, so the request's own work still begins as it meant to."""
@@ -53,7 +59,8 @@ def _commit_apart(work) -> None:
     as_writer = session.in_transaction() and session.connection().get_execution_options().get("sqlite_begin")
     session.rollback()
     begin_write(session)
-    work(session)
+    result = work(session)
     session.commit()
     if as_writer:
         begin_write(session)
+    return result

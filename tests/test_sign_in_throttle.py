@@ -196,3 +196,17 @@ def test_a_proof_is_no_fast_hash_of_the_password_alone():
     """Two processes (two keys) derive different entries: nothing in one is testable without its key."""
     one, two = PasswordProofs(seconds=60), PasswordProofs(seconds=60)
     assert one._proof("scrypt:h", "pw") != two._proof("scrypt:h", "pw")
+
+
+def test_an_administrator_clears_a_throttled_name_from_the_command_line(app, client, session, worker):
+    for n in range(6):
+        _api(client, worker.username, f"typo-{n}")
+        _api(client, worker.username, f"typo-{n}", address=HOME)
+    assert _api(client, worker.username, "right-pw").status_code == 429
+    result = app.test_cli_runner().invoke(args=["users", "unthrottle", worker.username, "--address", HOME])
+    assert result.exit_code == 0 and "cleared 1" in result.output, result.output
+    assert _api(client, worker.username, "right-pw", address=HOME).status_code == 200
+    assert _api(client, worker.username, "right-pw").status_code == 429
+    result = app.test_cli_runner().invoke(args=["users", "unthrottle", worker.username])
+    assert "cleared 1" in result.output
+    assert _api(client, worker.username, "right-pw").status_code == 200
