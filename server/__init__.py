@@ -12,7 +12,9 @@ from .errors import register_error_handlers
 from flask_smorest import Api
 
 from .extensions import db
+from .origin import refuse_foreign_origin
 from .requests import Request, discard_uncommitted_uploads, screen_request
+from .signin import init_sign_in
 from .storage import init_storage
 
 
@@ -46,7 +48,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     db.init_app(app)
     init_storage(app)
+    init_sign_in(app)
     app.request_class = Request
+    app.before_request(refuse_foreign_origin)  # before any sign-in: a forged request costs nothing
     app.before_request(screen_request)
     app.teardown_request(discard_uncommitted_uploads)
 

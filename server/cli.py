@@ -18,8 +18,8 @@ from flask.cli import AppGroup
 
 from .config import PROJECT_ROOT
 from .errors import DomainError
-from .extensions import commit, db
-from .services import audit, checking, demo, forms, ingest, roster
+from .extensions import begin_write, commit, db
+from .services import audit, checking, demo, forms, ingest, roster, throttle
 from .services.areas import create_area
 from .services.phone import collect_settings, phone_server_url, qr_png, qr_terminal, settings_qr_payload
 from .storage import get_storage
@@ -166,6 +166,17 @@ def users_revoke_token(username):
     audit.record(db.session, None, "token.revoked", "user", username, kind="phone", was_live=revoked, via="cli")
     commit()
     click.echo("token revoked" if revoked else "no live token to revoke")
+
+
+@users_cli.command("unthrottle")
+@click.argument("username")
+@click.option("--address", help="Only the failures from this address (the server's log names it).")
+def users_unthrottle(username, address):
+    """Clear a username's recent wrong passwords, so it may sign in again at once (docs/deployment.md)."""
+    begin_write()
+    cleared = throttle.forget(db.session, username, address)
+    commit()
+    click.echo(f"cleared {cleared} throttled address(es) of {username}")
 
 
 @households_cli.command("import")

@@ -54,4 +54,16 @@ def from_environment() -> dict:
         "ODK_VALIDATE": _bool("ODK_VALIDATE", True),
         # Name the phones show for this server's project.
         "PROJECT_NAME": os.environ.get("PROJECT_NAME", "低保入户核查"),
+        # Sign-in throttling per (username, address) pair (docs/deployment.md): this many wrong
+        # passwords in a row cost nothing; each further one makes the pair wait twice as long as
+        # the last, from the base delay up to the maximum; a pair with no failure for the
+        # remembered time starts afresh (keep it at least the maximum delay).
+        "SIGN_IN_FREE_ATTEMPTS": _int("SIGN_IN_FREE_ATTEMPTS", 5),
+        "SIGN_IN_BASE_DELAY_SECONDS": _int("SIGN_IN_BASE_DELAY_SECONDS", 2),
+        "SIGN_IN_MAX_DELAY_SECONDS": _int("SIGN_IN_MAX_DELAY_SECONDS", 300),
+        "SIGN_IN_FAILURES_REMEMBERED_SECONDS": _int("SIGN_IN_FAILURES_REMEMBERED_SECONDS", 3600),
+        # A password checked right is taken on trust this long by the process that checked it
+        # (keyed on the stored hash: a password change or deactivation ends it at once), so HTTP
+        # Basic pays its scrypt once in a while instead of on every request. 0: every request.
+        "PASSWORD_PROOF_SECONDS": _int("PASSWORD_PROOF_SECONDS", 300),
     }

@@ -35,6 +35,18 @@ class Forbidden(DomainError):
     status, code = 403, "forbidden"
 
 
+class PasswordRequired(DomainError):
+    """A credential (a token, an account) is made only by a person who signed in with a password."""
+
+    status, code = 403, "password_required"
+
+
+class ForeignOrigin(DomainError):
+    """A state-changing request sent by another site's page (see server/origin.py)."""
+
+    status, code = 403, "foreign_origin"
+
+
 class HttpsRequired(DomainError):
     status, code = 403, "https_required"
 
@@ -49,6 +61,16 @@ class Conflict(DomainError):
 
 class TooLarge(DomainError):
     status, code = 413, "too_large"
+
+
+class TooManySignIns(DomainError):
+    """Sign-in throttled (server/services/throttle.py): the answer says how long to wait."""
+
+    status, code = 429, "too_many_sign_ins"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, details={"retry_after": retry_after})
+        self.retry_after = retry_after
 
 
 class FormInvalid(DomainError):
@@ -85,6 +107,8 @@ def register_error_handlers(app: Flask) -> None:
         response = _error(error.status, error.code, error.message, error.details)
         if error.status == 401:
             response.headers["WWW-Authenticate"] = 'Basic realm="dibao", charset="UTF-8"'
+        if isinstance(error, TooManySignIns):
+            response.headers["Retry-After"] = str(error.retry_after)
         return response
 
     @app.errorhandler(HTTPException)

@@ -73,3 +73,43 @@ def test_cli_issues_a_script_token(app, session, make):
     client = app.test_client()
     response = client.get("/api/v1/cases", headers=bearer(secret), base_url="https://dibao.test")
     assert response.status_code == 200
+
+
+def test_a_token_cannot_mint_tokens_so_revoking_it_ends_everything_it_could_do(client, session, make):
+    """Finding 5: a leaked token made new API and phone tokens that outlived its revocation."""
+    county = make.county()
+    worker = make.user("caseworker", [county], password="pw-worker")
+    password = basic_auth(worker.username, "pw-worker")
+    parent = client.post(f"/api/v1/users/{worker.username}/api-tokens", json={"name": "parent"}, headers=password)
+    assert parent.status_code == 201
+    phone_before = client.post(f"/api/v1/users/{worker.username}/phone-token", headers=password).json["token"]
+
+    child = client.post(f"/api/v1/users/{worker.username}/api-tokens", json={"name": "child"},
+                        headers=bearer(parent.json["token"]))
+    assert child.status_code == 403 and child.json["code"] == "password_required", child.json
+    phone = client.post(f"/api/v1/users/{worker.username}/phone-token", headers=bearer(parent.json["token"]))
+    assert phone.status_code == 403 and phone.json["code"] == "password_required"
+    names = [t["name"] for t in client.get(f"/api/v1/users/{worker.username}/api-tokens", headers=password).json]
+    assert names == ["parent"]
+    # The phone token the refused request would have replaced still works.
+    assert client.get(f"/key/{phone_before}/formList", headers={"X-OpenRosa-Version": "1.0"}).status_code == 200
+
+    # Revoking needs no password: a token may end itself (and its user's lost phone).
+    assert client.delete(f"/api/v1/users/{worker.username}/phone-token",
+                         headers=bearer(parent.json["token"])).status_code == 204
+    assert client.delete(f"/api/v1/users/{worker.username}/api-tokens/{parent.json['id']}",
+                         headers=bearer(parent.json["token"])).status_code == 204
+    assert client.get("/api/v1/cases", headers=bearer(parent.json["token"])).status_code == 401
+
+
+def test_an_admin_token_cannot_make_accounts(client, make):
+    """An account with a password is a credential too: made through a token, it would outlive it."""
+    admin = make.user("admin", password="admin-pw")
+    issued = client.post(f"/api/v1/users/{admin.username}/api-tokens", json={"name": "sync"},
+                         headers=basic_auth(admin.username, "admin-pw"))
+    body = {"username": "made-by-token", "password": "known-pw", "role": "admin"}
+    refused = client.post("/api/v1/users", json=body, headers=bearer(issued.json["token"]))
+    assert refused.status_code == 403 and refused.json["code"] == "password_required"
+    assert client.get("/api/v1/users", headers=bearer(issued.json["token"])).status_code == 200  # reading stays open
+    made = client.post("/api/v1/users", json=body, headers=basic_auth(admin.username, "admin-pw"))
+    assert made.status_code == 201

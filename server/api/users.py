@@ -21,7 +21,7 @@ from ..services.users import (
     user_by_username,
 )
 from . import Schema
-from .auth import api_user, require_role
+from .auth import api_user, require_password_sign_in, require_role
 
 blp = Blueprint("users", __name__, description="Staff accounts and phone tokens")
 
@@ -84,6 +84,7 @@ class Users(MethodView):
     def post(self, data):
         """Create a staff account (admin)."""
         require_role("admin")
+        require_password_sign_in()
         user = create_user(db.session, **data)
         commit()
         return user
@@ -94,6 +95,7 @@ class PhoneToken(MethodView):
     @blp.response(201, PhoneTokenSchema)
     def post(self, username):
         """Issue a new phone token (revoking the old one); returns the URL and the QR code once."""
+        require_password_sign_in()
         user = _self_or_admin(username)
         token = issue_phone_token(db.session, user)
         audit.record(db.session, api_user(), "token.issued", "user", user.username, kind="phone")
@@ -126,6 +128,7 @@ class ApiTokens(MethodView):
     @blp.response(201, NewApiTokenSchema)
     def post(self, data, username):
         """Issue a named token for a script; the secret is in this answer only."""
+        require_password_sign_in()
         user = _self_or_admin(username)
         api_token, secret = issue_api_token(db.session, user, data["name"])
         audit.record(db.session, api_user(), "token.issued", "user", user.username, kind="api", token_id=api_token.id,

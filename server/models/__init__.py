@@ -9,6 +9,7 @@ from .redos import VillageRedo
 from .rules import AssistanceRules, CountyRules, Standard
 from .sampling import POPULATIONS, RESULTS, Campaign, SampleItem
 from .schedule import VisitFrequencyRules
+from .signin import SignInFailures
 from .submissions import REVIEW_STATES, Attachment, Flag, ReviewEvent, Submission, SubmissionVersion
 from .users import ROLES, ApiToken, PhoneToken, User, user_areas
 
@@ -44,6 +45,7 @@ __all__ = [
     "ReviewEvent",
     "ROLES",
     "SEXES",
+    "SignInFailures",
     "Standard",
     "Submission",
     "SubmissionVersion",

@@ -6,7 +6,8 @@ from flask import current_app, g, request
 from ..errors import HttpsRequired, Unauthenticated
 from ..extensions import db
 from ..models import User
-from ..services.users import authenticate, user_for_token
+from ..services.users import user_for_token
+from ..signin import sign_in_with_password
 
 
 def require_secure_transport() -> None:
@@ -29,7 +30,4 @@ def authenticate_phone() -> User:
     credentials = request.authorization
     if credentials is None or credentials.type != "basic":
         raise Unauthenticated("Sign in with your username and password, or scan your QR code.")
-    user = authenticate(db.session, credentials.username or "", credentials.password or "")
-    if user is None:
-        raise Unauthenticated("Wrong username or password.")
-    return user
+    return sign_in_with_password(credentials.username or "", credentials.password or "")
