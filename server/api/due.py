@@ -11,7 +11,7 @@ from marshmallow import fields, validate
 from sqlalchemy import select
 
 from ..errors import NotFound
-from ..extensions import commit, db
+from ..extensions import db
 from ..models import CATEGORIES, WORK_CAPACITIES
 from ..services import schedule
 from ..services.areas import area_by_code, is_in_reach, reach_condition
@@ -157,5 +157,4 @@ class Rules(MethodView):
         county = county_in_reach(county_code, to_change=True)
         effective_from: date = data.pop("effective_from", None) or schedule.today()
         row = schedule.set_rules(db.session, county, effective_from, **data)
-        commit()
         return _rules_out(county, row)

@@ -8,7 +8,7 @@ from marshmallow import fields, validate
 from sqlalchemy import select
 
 from ..errors import Forbidden
-from ..extensions import commit, db
+from ..extensions import db
 from ..models import ROLES, ApiToken, User
 from ..services import audit
 from ..services.phone import collect_settings, phone_server_url, qr_png, settings_qr_payload
@@ -85,7 +85,6 @@ class Users(MethodView):
         """Create a staff account (admin)."""
         require_role("admin")
         user = create_user(db.session, **data)
-        commit()
         return user
 
 
@@ -97,7 +96,6 @@ class PhoneToken(MethodView):
         user = _self_or_admin(username)
         token = issue_phone_token(db.session, user)
         audit.record(db.session, api_user(), "token.issued", "user", user.username, kind="phone")
-        commit()
         base = current_app.config["PUBLIC_BASE_URL"] or request.host_url
         url = phone_server_url(base, token)
         payload = settings_qr_payload(collect_settings(url, current_app.config["PROJECT_NAME"], user.username))
@@ -111,7 +109,6 @@ class PhoneToken(MethodView):
         user = _self_or_admin(username)
         revoked = revoke_phone_token(db.session, user)
         audit.record(db.session, api_user(), "token.revoked", "user", user.username, kind="phone", was_live=revoked)
-        commit()
 
 
 @blp.route("/<username>/api-tokens")
@@ -130,7 +127,6 @@ class ApiTokens(MethodView):
         api_token, secret = issue_api_token(db.session, user, data["name"])
         audit.record(db.session, api_user(), "token.issued", "user", user.username, kind="api", token_id=api_token.id,
                      name=api_token.name)
-        commit()
         return {"id": api_token.id, "name": api_token.name, "created_at": api_token.created_at,
                 "revoked_at": None, "token": secret}
 
@@ -142,4 +138,3 @@ class ApiTokenItem(MethodView):
         """Revoke a script token."""
         revoke_api_token(db.session, _self_or_admin(username), token_id)
         audit.record(db.session, api_user(), "token.revoked", "user", username, kind="api", token_id=token_id)
-        commit()
