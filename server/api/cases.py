@@ -76,8 +76,10 @@ class Cases(MethodView):
     @blp.response(200, CaseSummarySchema(many=True))
     @blp.paginate(SqlPage)
     def get(self, query):
-        """Households in the caller's areas, by case number."""
-        return cases_in_reach(db.session, api_user(), village_code=query.get("village"), status=query.get("status"))
+        """Households in the caller's areas, by case number (audited: who listed what, and how many)."""
+        user = api_user()
+        audit.note_list(user, "case.list", "case", query)
+        return cases_in_reach(db.session, user, village_code=query.get("village"), status=query.get("status"))
 
 
 @blp.route("/<case_number>")
@@ -136,8 +138,13 @@ class StatusChangeSchema(Schema):
 class Approvals(MethodView):
     @blp.response(200, ApprovalSchema(many=True))
     def get(self, case_number):
-        """The household's approvals (table 3), each with its levels in order."""
-        return approvals.rounds_of(db.session, case_in_reach(db.session, api_user(), case_number))
+        """The household's approvals (table 3), each with its levels in order (audited)."""
+        user = api_user()
+        household = case_in_reach(db.session, user, case_number)
+        rounds = approvals.rounds_of(db.session, household)
+        audit.note_list(user, "approval.list", "case", {}, object_id=household.case_number, area_id=household.village_id,
+                        rows=len(rounds))
+        return rounds
 
     @blp.arguments(ApprovalSchema)
     @blp.response(201, ApprovalSchema)

@@ -78,6 +78,7 @@ class SampleItems(MethodView):
         """A campaign's sampled households in the caller's areas, with their results."""
         user = api_user()
         campaign = _campaign(campaign_id)
+        audit.note_list(user, "sample_item.list", "campaign", query, object_id=campaign.id)
         selected = (
             select(SampleItem).join(Household, Household.id == SampleItem.household_id)
             .join(Area, Area.id == Household.village_id)  # where the household is now, as for its visits

@@ -193,8 +193,10 @@ class Submissions(MethodView):
     @blp.response(200, SubmissionSummarySchema(many=True))
     @blp.paginate(SqlPage)
     def get(self, query):
-        """Submissions in the caller's areas, newest first."""
-        selected = current_versions(api_user())
+        """Submissions in the caller's areas, newest first (audited: who listed what, and how many)."""
+        user = api_user()
+        audit.note_list(user, "submission.list", "submission", query)
+        selected = current_versions(user)
         if query.get("case"):
             selected = selected.where(Submission.household_id.in_(
                 select(Household.id).where(Household.case_number == query["case"])))
