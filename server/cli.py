@@ -216,7 +216,7 @@ def households_recompute_due(county_code):
             changed.append(household_id)
 
     # In short write transactions: a county's households take minutes, and the server and the check
-    # workers write meanwhile. Stopped midway, running it again does the rest (it is idempotent).
+    # workers write meanwhile. Stopped midway, it is run again: it sets every date again, idempotently.
     with click.progressbar(length=len(ids), label="recomputing due dates", file=sys.stderr) as bar:
         def work(household_id):
             recompute(household_id)
