@@ -97,7 +97,7 @@ class CaseItem(MethodView):
         audit.note_read(user, "case.read", "case", household.case_number, household.village_id)
         if reveal:
             audit.note_read(user, "case.reveal_ids", "case", household.case_number, household.village_id,
-                         fields=["members.id_number"], members=sum(1 for m in household.members if m.id_number))
+                            fields=["members.id_number"], members=sum(1 for m in household.members if m.id_number))
             allow_reveal()
         return case
 
@@ -175,6 +175,5 @@ class CaseStatus(MethodView):
     @blp.response(201, StatusChangeSchema)
     def post(self, data, case_number):
         """Suspend, resume or remove a case, with a reason (county staff)."""
-        change = approvals.change_status(db.session, api_user(), case_number, data["to_status"], data["reason"],
-                                         data["note"])
-        return change
+        return approvals.change_status(db.session, api_user(), case_number, data["to_status"], data["reason"],
+                                       data["note"])

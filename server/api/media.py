@@ -68,7 +68,7 @@ def _record_read(user: User, attachment: Attachment, *, thumbnail: bool) -> None
     """Every read of a photo or signature is audited, a 304 too (the caller proved they hold it)."""
     submission = attachment.version.submission
     audit.note_read(user, "media.read", "media", attachment.sha256, audit.area_of_submission(submission),
-                 submission_id=submission.id, field=attachment.field, thumbnail=thumbnail)
+                    submission_id=submission.id, field=attachment.field, thumbnail=thumbnail)
 
 
 FILE_RESPONSES = dict(content_type="application/octet-stream",

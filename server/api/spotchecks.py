@@ -108,6 +108,6 @@ class SampleItemDetail(MethodView):
         if item is None or item.campaign_id != campaign.id or not is_in_reach(user, item.household.village):
             raise NotFound(f"No sampled household {item_id} of campaign {campaign_id} in your areas.")
         audit.note_read(user, "spot_check.read", "sample_item", item.id, item.household.village_id,
-                     campaign_id=campaign.id, case_number=item.household.case_number)
+                        campaign_id=campaign.id, case_number=item.household.case_number)
         item.items = spotchecks.side_by_side(db.session, item)
         return item

@@ -225,7 +225,7 @@ class SubmissionItem(MethodView):
         audit.note_read(user, "submission.read", "submission", submission_id, area_id)
         if reveal:
             audit.note_read(user, "submission.reveal_ids", "submission", submission_id, area_id,
-                         fields=personal_fields(visit_answers(version)))
+                            fields=personal_fields(visit_answers(version)))
             allow_reveal()
         return version
 
