@@ -65,7 +65,7 @@ def day(tmp_path_factory):
                                   residence="rural", status="active", category="B",
                                   members=[Member(name=f"户主{number[-3:]}", relation="head", sex="male")]))
         token = issue_phone_token(session, worker)
-        # Scripts sign in with API tokens (cheap); minting tokens below signs in with a password.
+        # Scripts sign in with API tokens; making accounts and tokens below signs in with a password.
         bearer = {}
         for who, name in people.items():
             secret = issue_api_token(session, session.scalar(select(User).where(User.username == name)), "load")[1]
@@ -152,8 +152,8 @@ def test_supervisors_writes_phones_and_the_cli_while_the_check_workers_have_a_ba
             call("PUT", "/county-rules/623001", county, json={"not_home_limit": rng.randint(2, 5)})
             call("POST", "/areas", "admin", json={"code": f"623001100{next(village_codes):03d}", "name": f"新村{n}-{i}",
                                                   "level": "village", "parent_code": "623001100"})
-            call("POST", "/users", "admin", json={"username": f"load-new-{n}-{i}", "password": "pw-new-user",
-                                                  "role": "caseworker", "area_codes": ["623001100001"]})
+            call("POST", "/users", "admin", auth=basic, json={"username": f"load-new-{n}-{i}", "password": "pw-new-user",
+                                                              "role": "caseworker", "area_codes": ["623001100001"]})
             minted = call("POST", f"/users/load-{sup}/api-tokens", sup, auth=basic, json={"name": f"script-{n}-{i}"})
             if minted.status_code == 201:
                 call("DELETE", f"/users/load-{sup}/api-tokens/{minted.json()['id']}", sup, auth=basic)
