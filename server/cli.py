@@ -18,7 +18,7 @@ from flask.cli import AppGroup
 
 from .config import PROJECT_ROOT
 from .errors import DomainError
-from .extensions import begin_write, commit, db
+from .extensions import db, write_in_batches, write_transaction
 from .services import audit, checking, demo, forms, ingest, roster, throttle
 from .services.areas import create_area
 from .services.phone import collect_settings, phone_server_url, qr_png, qr_terminal, settings_qr_payload
@@ -109,8 +109,8 @@ def db_upgrade():
 @_fail_on_domain_errors
 def areas_create(code, name, level, parent_code):
     """Add an area (codes: county 6 digits, township 9, village/community 12)."""
-    area = create_area(db.session, code=code, name=name, level=level, parent_code=parent_code)
-    commit()
+    with write_transaction():
+        area = create_area(db.session, code=code, name=name, level=level, parent_code=parent_code)
     click.echo(f"created {area.level} {area.code} {area.name}")
 
 
@@ -123,8 +123,9 @@ def areas_create(code, name, level, parent_code):
 @_fail_on_domain_errors
 def users_create(username, role, area_codes, full_name, password):
     """Create a staff account."""
-    user = create_user(db.session, username=username, password=password, role=role, area_codes=list(area_codes), full_name=full_name)
-    commit()
+    with write_transaction():
+        user = create_user(db.session, username=username, password=password, role=role, area_codes=list(area_codes),
+                           full_name=full_name)
     click.echo(f"created {user.role} {user.username}")
 
 
@@ -134,14 +135,14 @@ def users_create(username, role, area_codes, full_name, password):
 @_fail_on_domain_errors
 def users_phone_token(username, png):
     """Issue a new phone token (revoking the old one) and show the phone's URL and QR code."""
-    user = user_by_username(db.session, username)
-    token = issue_phone_token(db.session, user)
-    audit.record(db.session, None, "token.issued", "user", user.username, kind="phone", via="cli")
-    url, payload = _phone_setup(user.username, token)
-    if png:
-        # Before the commit: if the file cannot be written, the old token stays the live one.
-        _save_qr_png(png, payload)
-    commit()
+    with write_transaction():
+        user = user_by_username(db.session, username)
+        token = issue_phone_token(db.session, user)
+        audit.record(db.session, None, "token.issued", "user", user.username, kind="phone", via="cli")
+        url, payload = _phone_setup(user.username, token)
+        if png:
+            # Before the commit: if the file cannot be written, the old token stays the live one.
+            _save_qr_png(png, payload)
     _show_phone_setup(user.username, url, payload, png)
 
 
@@ -151,9 +152,9 @@ def users_phone_token(username, png):
 @_fail_on_domain_errors
 def users_api_token(username, name):
     """Issue a named token for a script (Authorization: Bearer …); shown once."""
-    api_token, secret = issue_api_token(db.session, user_by_username(db.session, username), name)
-    audit.record(db.session, None, "token.issued", "user", username, kind="api", token_id=api_token.id, via="cli")
-    commit()
+    with write_transaction():
+        api_token, secret = issue_api_token(db.session, user_by_username(db.session, username), name)
+        audit.record(db.session, None, "token.issued", "user", username, kind="api", token_id=api_token.id, via="cli")
     click.echo(f"API token {api_token.id} {api_token.name!r} for {username} (shown once, keep it secret):\n  {secret}")
 
 
@@ -162,9 +163,9 @@ def users_api_token(username, name):
 @_fail_on_domain_errors
 def users_revoke_token(username):
     """Revoke a user's phone token (a lost phone): the phone gets 401 from then on."""
-    revoked = revoke_phone_token(db.session, user_by_username(db.session, username))
-    audit.record(db.session, None, "token.revoked", "user", username, kind="phone", was_live=revoked, via="cli")
-    commit()
+    with write_transaction():
+        revoked = revoke_phone_token(db.session, user_by_username(db.session, username))
+        audit.record(db.session, None, "token.revoked", "user", username, kind="phone", was_live=revoked, via="cli")
     click.echo("token revoked" if revoked else "no live token to revoke")
 
 
@@ -173,9 +174,8 @@ def users_revoke_token(username):
 @click.option("--address", help="Only the failures from this address (the server's log names it).")
 def users_unthrottle(username, address):
     """Clear a username's recent wrong passwords, so it may sign in again at once (docs/deployment.md)."""
-    begin_write()
-    cleared = throttle.forget(db.session, username, address)
-    commit()
+    with write_transaction():
+        cleared = throttle.forget(db.session, username, address)
     click.echo(f"cleared {cleared} throttled address(es) of {username}")
 
 
@@ -188,17 +188,17 @@ def households_import(path, skip_bad):
     data = roster.read_roster(path)
     if data.ignored_columns:
         click.echo(f"ignoring columns that are not part of a roster: {', '.join(data.ignored_columns)}", err=True)
-    with click.progressbar(length=len(data.rows), label="checking and importing", file=sys.stderr) as bar:
-        report = roster.import_roster(db.session, data.rows, skip_bad=skip_bad, progress=bar.update)
-    for line, message in report.errors:
-        click.echo(f"line {line}: {message}", err=True)
-    if not report.imported:
-        db.session.rollback()
-        raise click.ClickException(
-            f"{len(report.errors)} error(s) in {report.skipped_households} household(s); nothing was imported. "
-            "Fix the file, or use --skip-bad to import the good households."
-        )
-    commit()
+    # All or nothing: one write transaction (other writers wait for it, up to SQLite's busy timeout).
+    with write_transaction():
+        with click.progressbar(length=len(data.rows), label="checking and importing", file=sys.stderr) as bar:
+            report = roster.import_roster(db.session, data.rows, skip_bad=skip_bad, progress=bar.update)
+        for line, message in report.errors:
+            click.echo(f"line {line}: {message}", err=True)
+        if not report.imported:
+            raise click.ClickException(
+                f"{len(report.errors)} error(s) in {report.skipped_households} household(s); nothing was imported. "
+                "Fix the file, or use --skip-bad to import the good households."
+            )
     click.echo(f"imported {report.households} households with {report.members} members"
                + (f"; skipped {report.skipped_households} households with errors (listed above)" if report.skipped_households else ""))
 
@@ -215,17 +215,25 @@ def households_recompute_due(county_code):
     if county_code:
         area_by_code(db.session, county_code)  # an unknown code is an error, not "0 households"
     ids = schedule.households_to_recompute(db.session, county_code)
-    changed, on, facts = 0, schedule.today(), {}
-    with click.progressbar(ids, label="recomputing due dates", file=sys.stderr) as bar:
-        for household_id in bar:
-            household = db.session.get(Household, household_id)
-            before = household.next_visit_due
-            if household.village_id not in facts:  # read once per village
-                facts[household.village_id] = schedule.village_facts(db.session, household.village, on)
-            if schedule.recompute_due(db.session, household, on=on, facts=facts[household.village_id]) != before:
-                changed += 1
-    commit()
-    click.echo(f"{len(ids)} household(s) recomputed; {changed} due date(s) changed")
+    changed, on, facts = [], schedule.today(), {}
+
+    def recompute(household_id):
+        household = db.session.get(Household, household_id)
+        before = household.next_visit_due
+        if household.village_id not in facts:  # read once per village
+            facts[household.village_id] = schedule.village_facts(db.session, household.village, on)
+        if schedule.recompute_due(db.session, household, on=on, facts=facts[household.village_id]) != before:
+            changed.append(household_id)
+
+    # In short write transactions: a county's households take minutes, and the server and the check
+    # workers write meanwhile. Stopped midway, it is run again: it sets every date again, idempotently.
+    with click.progressbar(length=len(ids), label="recomputing due dates", file=sys.stderr) as bar:
+        def work(household_id):
+            recompute(household_id)
+            bar.update(1)
+
+        write_in_batches(ids, work)
+    click.echo(f"{len(ids)} household(s) recomputed; {len(changed)} due date(s) changed")
 
 
 @forms_cli.command("publish")
@@ -233,8 +241,8 @@ def households_recompute_due(county_code):
 @_fail_on_domain_errors
 def forms_publish(path):
     """Publish a new version of a form from its XLSForm (pyxform + ODK Validate)."""
-    version = forms.publish(db.session, path.read_bytes(), path.name, validate=current_app.config["ODK_VALIDATE"])
-    commit()
+    with write_transaction():
+        version = forms.publish(db.session, path.read_bytes(), path.name, validate=current_app.config["ODK_VALIDATE"])
     click.echo(f"published {version.form.form_id} version {version.version} (md5 {version.md5})")
 
 
@@ -244,8 +252,8 @@ def forms_publish(path):
 def forms_publish_all(folder):
     """Publish every form in forms/ whose version is not yet published."""
     folder = folder or Path(current_app.config["FORMS_DIR"])
-    report = forms.publish_directory(db.session, folder, validate=current_app.config["ODK_VALIDATE"])
-    commit()
+    with write_transaction():
+        report = forms.publish_directory(db.session, folder, validate=current_app.config["ODK_VALIDATE"])
     for filename, label, what in report:
         click.echo(f"{what:>9}  {label}  ({filename})")
 
@@ -313,16 +321,19 @@ def checks_status():
 def dev_setup():
     """Development start-up: migrate, publish forms, seed the demo county, show the demo phone QR."""
     upgrade_database(current_app.config["DATABASE_URL"])
-    for filename, label, what in forms.publish_directory(db.session, Path(current_app.config["FORMS_DIR"])):
+    with write_transaction():
+        published = forms.publish_directory(db.session, Path(current_app.config["FORMS_DIR"]))
+    for filename, label, what in published:
         click.echo(f"form {what}: {label}")
     ingest.sweep_orphans(db.session, get_storage(), older_than_seconds=0)  # nothing else runs yet
-    if demo.is_empty(db.session):
-        demo.seed_demo(db.session)
-        click.echo("seeded the demo county 青山县 (users demo-admin, demo-supervisor, demo-caseworker; password demo)")
-    commit()
+    db.session.commit()  # the end of the sweep's read
+    with write_transaction():
+        if demo.is_empty(db.session):
+            demo.seed_demo(db.session)
+            click.echo("seeded the demo county 青山县 (users demo-admin, demo-supervisor, demo-caseworker; password demo)")
     if current_app.config["DEVELOPMENT"]:
-        user, token = demo.demo_caseworker_token(db.session, Path(current_app.config["INSTANCE_DIR"]))
-        commit()
+        with write_transaction():
+            user, token = demo.demo_caseworker_token(db.session, Path(current_app.config["INSTANCE_DIR"]))
         _show_phone_setup(user.username, *_phone_setup(user.username, token))
 
 

@@ -2,17 +2,20 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 from flask import Flask
 from flask.globals import app_ctx
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import InvalidatePoolError
+from sqlalchemy.exc import IntegrityError, InvalidatePoolError
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 
 class Database:
-    """One engine and one scoped session per app; services receive the session, views commit."""
+    """One engine and one scoped session per app; services receive the session and flush, the
+    boundaries (server/api/boundary.py, the CLI, the check worker, the phone's upload) commit."""
 
     def __init__(self) -> None:
         self.engine: Engine | None = None
@@ -122,6 +125,72 @@ def begin_write(session=None) -> None:
     (session or db.session).connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
+@contextmanager
+def write_transaction(session=None) -> Iterator[Session]:
+    """One write: begun as a writer, committed when the block ends, rolled back on any exception.
+
+    Every write of the JSON API, the CLI and the check worker goes through here. On SQLite it begins
+    IMMEDIATE, taking the write lock at its start and waiting up to the busy timeout (30 s) for
+    another writer; a transaction that began as a read and writes later is refused at once
+    ("database is locked") whenever another writer committed since its first read, whatever the
+    timeout. So the session must not be inside a transaction already: end a read (commit) first.
+
+    A unique constraint that refuses the write means someone did the same at the same moment (two
+    people recording one approval level, two areas with one code): Conflict, a 409."""
+    from .errors import Conflict
+
+    session = session or db.session
+    if _in_transaction(session):
+        raise RuntimeError("write_transaction() inside a transaction: end the read first (commit it)")
+    begin_write(session)
+    try:
+        yield session
+        session.commit()
+    except IntegrityError as error:
+        session.rollback()
+        if is_unique_violation(error):
+            raise Conflict("Someone else did the same at the same moment; reload and look again. "
+                           "Nothing was saved.") from None
+        raise
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def _in_transaction(session) -> bool:
+    return (session() if isinstance(session, scoped_session) else session).in_transaction()
+
+
+def is_unique_violation(error: IntegrityError) -> bool:
+    """A unique index or primary key refused the row (not a foreign key or check: those are bugs)."""
+    original = error.orig
+    sqlstate = getattr(original, "sqlstate", None)  # psycopg
+    if sqlstate is not None:
+        return sqlstate == "23505"
+    return getattr(original, "sqlite_errorname", "") in ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY")
+
+
+# A batch of long work holds SQLite's write lock for at most this many items (a household's due date
+# takes 3-4 ms to work out: a batch holds the lock for about 0.2 s, a fraction of the busy timeout).
+BATCH_SIZE = 50
+
+
+def write_in_batches(ids: Sequence, work: Callable[[object], object], *, session=None, size: int = BATCH_SIZE) -> int:
+    """Call work(id) for every id, `size` of them in each short write transaction, so other writers
+    wait a fraction of a second instead of the whole run. What is committed stays committed if the
+    process dies midway: `work` must be idempotent, and the caller must find what is left (a query
+    of what still needs it) when it starts again. Returns how many were done."""
+    session = session or db.session
+    if _in_transaction(session):
+        session.commit()  # the read that found the ids
+    for start in range(0, len(ids), size):
+        with write_transaction(session):
+            for item in ids[start:start + size]:
+                work(item)
+    return len(ids)
+
+
 def commit() -> None:
-    """The one commit of a write request, called by the view when its work is done."""
+    """The commit of the phone upload's write phase (server/openrosa/submission.py, the one place that
+    runs phased transactions of its own; everything else commits through write_transaction)."""
     db.session.commit()

@@ -8,7 +8,7 @@ import math
 from flask import Flask, current_app, request
 
 from .errors import TooManySignIns, Unauthenticated
-from .extensions import begin_write, db
+from .extensions import db, write_transaction
 from .models import User, utcnow
 from .services import throttle
 from .services.password_proofs import PasswordProofs
@@ -52,15 +52,10 @@ def sign_in_with_password(username: str, password: str) -> User:
 
 
 def _commit_apart(work):
-    """Run `work` in a short write transaction of its own and commit it. The session's open
-    transaction (only the sign-in's reads) ends first; if it was begun as a writer, the next one
-    is too, so the request's own work still begins as it meant to."""
+    """Run `work` in a short write transaction of its own and commit it. Sign-in comes before a
+    request's own work (the JSON API's boundary begins a write only after it), so the session holds
+    only the sign-in's reads, which end first."""
     session = db.session()
-    as_writer = session.in_transaction() and session.connection().get_execution_options().get("sqlite_begin")
     session.rollback()
-    begin_write(session)
-    result = work(session)
-    session.commit()
-    if as_writer:
-        begin_write(session)
-    return result
+    with write_transaction(session):
+        return work(session)

@@ -12,12 +12,12 @@ from server.services import audit
 from server.services.idnumbers import mask_id_number
 
 from .builders import household_visit
-from .conftest import basic_auth
+from .conftest import OPENROSA, basic_auth
 from .test_submission import instance_id_of, post
 
 
 @pytest.fixture
-def site(make):
+def site(make, session):
     county = make.county()
     township = make.township(county)
     village, west = make.village(township, "001", "东村"), make.village(township, "002", "西村")
@@ -41,6 +41,7 @@ def site(make):
         "far_supervisor": basic_auth(make.user("supervisor", [other_township], password="pw-far").username, "pw-far"),
         "west_caseworker": basic_auth(make.user("caseworker", [west], password="pw-west").username, "pw-west"),
         "household": make.household(village, latitude=35.0312, longitude=104.7104),
+        "session": session,
     }
 
 
@@ -58,11 +59,13 @@ def only(session, **where) -> AuditEvent:
 
 
 def send_visit(client, site, **kwargs) -> dict:
+    """Post a visit; its id and version are read from the database (a list read would be audited)."""
     xml, files = household_visit(site["household"].case_number, **kwargs)
     assert post(client, site["token"], xml, files).status_code == 201
-    [row] = [r for r in client.get("/api/v1/submissions", headers=site["caseworker"]).json
-             if r["instance_id"] == instance_id_of(xml)]
-    return row
+    session = site["session"]
+    session.expire_all()
+    submission = session.scalar(select(Submission).where(Submission.instance_id == instance_id_of(xml)))
+    return {"id": submission.id, "version": submission.row_version}
 
 
 # --- recording -----------------------------------------------------------------------------------
@@ -87,7 +90,7 @@ def test_a_refused_read_leaves_no_event(client, session, site):
 
 def test_reading_a_submission_its_file_and_thumbnail(client, session, site):
     row = send_visit(client, site)
-    assert events(session) == []  # listing is not reading a case file
+    assert events(session) == []  # receiving is not reading
     body = client.get(f"/api/v1/submissions/{row['id']}", headers=site["supervisor"]).json
     event = only(session, action="submission.read")
     assert (event.user_id, event.object_type, event.object_id, event.area_id) == (
@@ -302,3 +305,58 @@ def test_a_record_about_no_household_belongs_to_the_smallest_area_holding_its_su
     assert area_of(villages[:2]) == east.id
     assert area_of(villages) == county.id
     assert area_of([], role="admin") is None  # reaches no area
+
+
+# --- list reads ------------------------------------------------------------------------------------
+
+def test_list_reads_of_households_are_audited_with_their_filters_and_counts(client, session, make, site):
+    village = site["village"]
+    for _ in range(2):
+        make.household(village)  # three households in 东村
+    sup, who = site["supervisor"], site["supervisor_user"]
+    township_id = who.areas[0].id  # the lister's reach: the events are filed under it
+
+    def listed(action):
+        event = only(session, action=action, user_id=who.id)
+        assert (event.user_id, event.area_id, event.ip) == (who.id, township_id, "127.0.0.1")
+        return event
+
+    assert len(client.get(f"/api/v1/cases?village={village.code}&page_size=2", headers=sup).json) == 2
+    assert listed("case.list").details == {"filters": {"village": village.code}, "page": 1, "rows": 2, "total": 3}
+
+    rows = client.get("/api/v1/due?before=2099-01-01", headers=sup).json
+    assert listed("due.list").details == {"filters": {"before": "2099-01-01"}, "page": 1, "rows": len(rows),
+                                          "total": len(rows)} and len(rows) == 3
+    client.get("/api/v1/due/overdue", headers=sup)
+    assert listed("overdue.list").details["filters"] == {}
+
+    send_visit(client, site)
+    client.get("/api/v1/submissions?form=household_visit&flagged=false", headers=sup)
+    event = listed("submission.list")
+    assert event.details["filters"] == {"form": "household_visit", "flagged": False}
+    assert event.details["rows"] == event.details["total"]
+
+    number = site["household"].case_number
+    client.post(f"/api/v1/cases/{number}/approvals", json={}, headers=site["caseworker"])
+    assert len(client.get(f"/api/v1/cases/{number}/approvals", headers=sup).json) == 1
+    event = only(session, action="approval.list")
+    assert (event.object_type, event.object_id, event.area_id, event.details) == (
+        "case", number, village.id, {"filters": {}, "rows": 1})
+
+    # A refused list leaves none; a read of the audit log itself is no list of households.
+    assert client.get("/api/v1/due/overdue", headers=site["caseworker"]).status_code == 403
+    assert client.get("/api/v1/audit", headers=sup).status_code == 200
+    assert [e.action for e in events(session, user_id=who.id) if e.action.endswith(".list")] == [
+        "case.list", "due.list", "overdue.list", "submission.list", "approval.list"]
+
+
+def test_a_phones_download_of_its_household_list_is_audited(client, session, make, site):
+    make.household(site["village"])
+    body = client.get(f"/key/{site['token']}/forms/household_visit/media/cases.csv", headers=OPENROSA)
+    assert body.status_code == 200 and body.data.count("\n".encode()) == 3  # the header and two households
+    event = only(session, action="case.download")
+    assert (event.user_id, event.object_type, event.object_id, event.area_id, event.details) == (
+        site["worker"].id, "form", "household_visit", site["village"].id, {"filters": {}, "rows": 2})
+    # The manifest only hashes the list: it shows nothing, and is not audited.
+    client.get(f"/key/{site['token']}/forms/household_visit/manifest", headers=OPENROSA)
+    assert len(events(session, action="case.download")) == 1

@@ -211,20 +211,3 @@ def test_an_administrator_clears_a_throttled_name_from_the_command_line(app, cli
     assert "cleared 1" in result.output
     assert _api(client, worker.username, "right-pw").status_code == 200
 
-
-def test_a_sign_in_that_commits_on_its_own_resumes_a_writer_as_a_writer(app):
-    """A failure's count (or a success's reset) is committed apart from the request; a request that
-    had begun as a writer (BEGIN IMMEDIATE on SQLite) goes on as one, never upgrading late."""
-    from server.extensions import begin_write, db
-    from server.signin import _commit_apart
-
-    with app.test_request_context():
-        begin_write()
-        _commit_apart(lambda session: None)
-        session = db.session()
-        assert session.in_transaction()
-        assert session.connection().get_execution_options().get("sqlite_begin") == "IMMEDIATE"
-    with app.test_request_context():
-        db.session.execute(select(User.id)).all()  # a reader stays a reader
-        _commit_apart(lambda session: None)
-        assert not db.session().in_transaction()

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from server.models import AuditEvent, Household, SampleItem, VillageRedo, utcnow
-from server.services import sampling, schedule, spot_rates
+from server.services import checking, sampling, schedule, spot_rates
 
 from .builders import SHANGHAI, household_visit
 from .conftest import OPENROSA, basic_auth
@@ -77,10 +77,13 @@ def due(session, household) -> date | None:
 
 
 def record(session, item, result):
-    """What the comparison does: store the result, then call the hook."""
+    """What the comparison does: store the result, then call the hook; then what the check worker
+    does after its commit: move the redo order's due dates (in batches)."""
     item.result, item.checked_at = result, utcnow()
     session.flush()
-    return spot_rates.result_recorded(session, item)
+    redo = spot_rates.result_recorded(session, item)
+    checking.move_redo_dates(session, item.village_id)
+    return redo
 
 
 def test_rates_per_village_township_and_campaign(session, site):

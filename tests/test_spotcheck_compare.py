@@ -14,7 +14,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from server.models import CountyRules, Household, SampleItem, Standard, VillageRedo
+from server.models import CountyRules, Household, SampleItem, Standard, SubmissionVersion, VillageRedo
 from server.services import sampling, schedule, spotchecks
 from server.services.spotchecks import ComparisonRules, Facts
 
@@ -154,15 +154,20 @@ def test_a_different_eligibility_outcome_is_an_error(client, session, site):
     assert compared["category"]["error"] is True
 
 
-def test_an_error_orders_the_village_to_redo_its_review(client, session, site):
+def test_an_error_orders_the_village_to_redo_its_review(client, session, make, site):
     """The comparison's result goes on to the 2 % rule (services/spot_rates.py): one error of one
-    checked household is over 2 %, so every household of the village is due again at once."""
+    checked household is over 2 %, so every household of the village is due again at once: the
+    one visited today with the flag, the others by the check worker's batches after it, before
+    the spot check counts as checked."""
+    others = [make.household(site["village"], next_visit_due=date(2030, 1, 1)) for _ in range(3)]
     send(client, site["checker_token"], spot_check(
         site["household"].case_number, assessed_eligible="no", assessed_category=None, check_notes="子女有赡养能力"))
     session.expire_all()
     [redo] = session.scalars(select(VillageRedo).where(VillageRedo.campaign_id == site["campaign"].id)).all()
     assert (redo.village_id, redo.checked, redo.errors) == (site["village"].id, 1, 1)
     assert session.get(Household, site["household"].id).next_visit_due == redo.due_on == schedule.today()
+    assert {session.get(Household, h.id).next_visit_due for h in others} == {schedule.today()}
+    assert session.scalars(select(SubmissionVersion).where(SubmissionVersion.checked_at.is_(None))).all() == []
 
 
 # --- the income tolerance and the county's rules -------------------------------------------------

@@ -34,8 +34,12 @@ def register_api(app: Flask, api: Api) -> None:
                    standards, submissions, users)
 
     api.spec.components.security_scheme("basic", {"type": "http", "scheme": "basic"})
-    for module in (areas, cases, casefile, forms, users, submissions, media, due, audit, relatives, standards, campaigns,
-                   spotchecks, county_rules):
+    modules = (areas, cases, casefile, forms, users, submissions, media, due, audit, relatives, standards, campaigns,
+               spotchecks, county_rules)
+    for module in modules:
         # A module may name its own prefix (the case file lives under /cases); else its blueprint's name.
         prefix = getattr(module, "URL_PREFIX", f"/api/v1/{module.blp.name}")
         api.register_blueprint(module.blp, url_prefix=prefix)
+    from .boundary import install
+
+    install(app, [module.blp.name for module in modules])  # one transaction per request, no view commits

@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 from sqlalchemy import select
 
-from ..extensions import commit, db
+from ..extensions import db
 from ..models import AREA_LEVELS, Area
 from ..services.areas import areas_in_reach, create_area
 from . import Schema
@@ -43,5 +43,4 @@ class Areas(MethodView):
         """Add an area (admin)."""
         require_role("admin")
         area = create_area(db.session, **data)
-        commit()
         return area

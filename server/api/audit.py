@@ -1,5 +1,5 @@
 """The audit log for supervisors and county staff (their areas' events), and the reveal of ID and
-phone numbers: who may ask for the full values, and how an audited read begins."""
+phone numbers: who may ask for the full values."""
 from __future__ import annotations
 
 from datetime import timezone
@@ -10,11 +10,11 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from ..errors import Forbidden
-from ..extensions import begin_write, db
+from ..extensions import db
 from ..models import Area, User
 from ..services.audit import events_in_reach
 from . import Schema
-from .auth import api_user, require_role
+from .auth import require_role
 from .pagination import SqlPage
 
 blp = Blueprint("audit", __name__, description="The audit log: reads, reveals, decisions, status changes, tokens")
@@ -28,18 +28,6 @@ REVEAL_ROLES = ("county", "supervisor")
 class RevealQuerySchema(Schema):
     reveal = fields.String(validate=validate.OneOf(["ids"]), metadata={
         "description": "ids: show ID and phone numbers whole (county and supervisor staff; audited as a reveal)"})
-
-
-def begin_audited_read() -> User:
-    """Sign the caller in and start the transaction that will hold the read's audit row.
-
-    The sign-in's read transaction ends first; on SQLite the next one takes the write lock at its
-    start (BEGIN IMMEDIATE), since a read transaction that writes later fails when another writer
-    committed meanwhile. Elsewhere this is one cheap commit."""
-    user = api_user()
-    db.session.commit()
-    begin_write()
-    return user
 
 
 def reveal_requested(user: User, query: dict) -> bool:

@@ -6,7 +6,7 @@ from marshmallow import fields, validate
 from sqlalchemy import select
 
 from ..errors import InvalidInput, NotFound
-from ..extensions import commit, db
+from ..extensions import db
 from ..models import POPULATIONS, Campaign, User, VillageRedo
 from ..services import sampling, spot_rates
 from ..services.areas import is_in_reach
@@ -176,7 +176,6 @@ class Campaigns(MethodView):
             township_codes=data["township_codes"], period_start=data["period_start"], period_end=data["period_end"],
             population=data["population"], rate_permille=data["rate_permille"],
             error_threshold_permille=data["error_threshold_permille"])
-        commit()
         return campaign
 
 
@@ -197,7 +196,6 @@ class CampaignDraw(MethodView):
         campaign = _campaign(campaign_id)
         require_role("county", "admin")
         sampling.draw(db.session, campaign)
-        commit()
         return _detail(campaign)
 
 
@@ -212,7 +210,6 @@ class CampaignAssign(MethodView):
         if campaign.drawn_at is None:
             raise InvalidInput("Draw the sample first.")
         sampling.assign(db.session, campaign, [user_by_username(db.session, name) for name in data["checkers"]])
-        commit()
         return _detail(campaign)
 
 
@@ -250,5 +247,4 @@ class RedoWithdraw(MethodView):
         if redo is None or (user.role != "admin" and not is_in_reach(user, redo.village)):
             raise NotFound(f"No redo flag {redo_id} in your areas.")
         spot_rates.withdraw(db.session, user, redo, data["reason"])
-        commit()
         return redo

@@ -3,11 +3,11 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields
 
-from ..extensions import commit, db
+from ..extensions import db
 from ..services import audit, casefile
 from ..services.cases import case_in_reach
 from . import Schema
-from .audit import begin_audited_read
+from .auth import api_user
 from .cases import ApprovalSchema, CaseSummarySchema, MemberSchema, StatusChangeSchema
 from .submissions import FlagSchema, SubmissionSchema, SubmissionSummarySchema
 
@@ -45,9 +45,8 @@ class CaseFile(MethodView):
     def get(self, case_number):
         """Everything about one household: members, the latest visit, books and tables, flags,
         photos, eligibility worked step by step, decisions and a timeline."""
-        user = begin_audited_read()
+        user = api_user()
         household = case_in_reach(db.session, user, case_number)
         file = casefile.build(db.session, user, household)
-        audit.record(db.session, user, "case.read", "case", household.case_number, household.village_id, view="file")
-        commit()
+        audit.note_read(user, "case.read", "case", household.case_number, household.village_id, view="file")
         return file

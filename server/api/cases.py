@@ -2,22 +2,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import wraps
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
-from sqlalchemy.exc import IntegrityError
 
-from ..errors import Conflict
-from ..extensions import commit, db
+from ..extensions import db
 from ..models import CASE_STATUSES, LEVELS, STATUS_REASONS, Household, SubmissionVersion
 from ..services import approvals, audit
 from ..services.cases import case_in_reach, cases_in_reach
 from ..services.idnumbers import mask_id_number
 from ..services.submissions import submissions_of_household
 from . import Schema
-from .audit import RevealQuerySchema, allow_reveal, begin_audited_read, ids_revealed, reveal_requested
+from .audit import RevealQuerySchema, allow_reveal, ids_revealed, reveal_requested
 from .auth import api_user
 from .pagination import SqlPage
 from .submissions import SubmissionSummarySchema
@@ -79,8 +76,10 @@ class Cases(MethodView):
     @blp.response(200, CaseSummarySchema(many=True))
     @blp.paginate(SqlPage)
     def get(self, query):
-        """Households in the caller's areas, by case number."""
-        return cases_in_reach(db.session, api_user(), village_code=query.get("village"), status=query.get("status"))
+        """Households in the caller's areas, by case number (audited: who listed what, and how many)."""
+        user = api_user()
+        audit.note_list(user, "case.list", "case", query)
+        return cases_in_reach(db.session, user, village_code=query.get("village"), status=query.get("status"))
 
 
 @blp.route("/<case_number>")
@@ -91,16 +90,15 @@ class CaseItem(MethodView):
     @blp.alt_response(404, description="No such household in your areas")
     def get(self, query, case_number):
         """One household with its members and submissions (404 outside your areas, so case numbers do not leak)."""
-        user = begin_audited_read()
+        user = api_user()
         reveal = reveal_requested(user, query)
         household = case_in_reach(db.session, user, case_number)
         case = CaseWithSubmissions(household, submissions_of_household(db.session, user, household))
-        audit.record(db.session, user, "case.read", "case", household.case_number, household.village_id)
+        audit.note_read(user, "case.read", "case", household.case_number, household.village_id)
         if reveal:
-            audit.record(db.session, user, "case.reveal_ids", "case", household.case_number, household.village_id,
-                         fields=["members.id_number"], members=sum(1 for m in household.members if m.id_number))
+            audit.note_read(user, "case.reveal_ids", "case", household.case_number, household.village_id,
+                            fields=["members.id_number"], members=sum(1 for m in household.members if m.id_number))
             allow_reveal()
-        commit()
         return case
 
 
@@ -136,31 +134,21 @@ class StatusChangeSchema(Schema):
     at = fields.DateTime(dump_only=True)
 
 
-def _conflict_on_race(function):
-    """Two people recording the same level at once: the database keeps one, the other gets 409."""
-    @wraps(function)
-    def wrapper(*args, **kwargs):
-        try:
-            result = function(*args, **kwargs)
-            commit()
-            return result
-        except IntegrityError:
-            db.session.rollback()
-            raise Conflict("Someone else recorded this at the same moment; reload and look again.") from None
-    return wrapper
-
-
 @blp.route("/<case_number>/approvals")
 class Approvals(MethodView):
     @blp.response(200, ApprovalSchema(many=True))
     def get(self, case_number):
-        """The household's approvals (table 3), each with its levels in order."""
-        return approvals.rounds_of(db.session, case_in_reach(db.session, api_user(), case_number))
+        """The household's approvals (table 3), each with its levels in order (audited)."""
+        user = api_user()
+        household = case_in_reach(db.session, user, case_number)
+        rounds = approvals.rounds_of(db.session, household)
+        audit.note_list(user, "approval.list", "case", {}, object_id=household.case_number, area_id=household.village_id,
+                        rows=len(rounds))
+        return rounds
 
     @blp.arguments(ApprovalSchema)
     @blp.response(201, ApprovalSchema)
     @blp.alt_response(409, description="An approval is already under way")
-    @_conflict_on_race
     def post(self, data, case_number):
         """Open an approval for a household (one at a time)."""
         return approvals.open_round(db.session, api_user(), case_number, data["basis_submission_id"])
@@ -171,7 +159,6 @@ class ApprovalLevels(MethodView):
     @blp.arguments(LevelOpinionSchema)
     @blp.response(201, LevelOpinionSchema)
     @blp.alt_response(409, description="Out of order, already recorded, or the approval is closed")
-    @_conflict_on_race
     def post(self, data, case_number, round_id):
         """Record the next level: village (caseworker/supervisor), township (supervisor), county (county staff)."""
         return approvals.record_level(db.session, api_user(), case_number, round_id, **data)
@@ -188,7 +175,5 @@ class CaseStatus(MethodView):
     @blp.response(201, StatusChangeSchema)
     def post(self, data, case_number):
         """Suspend, resume or remove a case, with a reason (county staff)."""
-        change = approvals.change_status(db.session, api_user(), case_number, data["to_status"], data["reason"],
-                                         data["note"])
-        commit()
-        return change
+        return approvals.change_status(db.session, api_user(), case_number, data["to_status"], data["reason"],
+                                       data["note"])

@@ -3,7 +3,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
-from ..extensions import commit, db
+from ..extensions import db
 from ..services import county_rules
 from ..services.spotchecks import ITEMS
 from . import Schema
@@ -62,5 +62,4 @@ class CountyRules(MethodView):
         user = require_role("county", "admin")
         county = county_in_reach(county_code, to_change=True)
         row = county_rules.change_rules(db.session, user, county, **data)
-        commit()
         return row

@@ -11,9 +11,9 @@ from marshmallow import fields, validate
 from sqlalchemy import select
 
 from ..errors import NotFound
-from ..extensions import commit, db
+from ..extensions import db
 from ..models import CATEGORIES, WORK_CAPACITIES
-from ..services import schedule
+from ..services import audit, schedule
 from ..services.areas import area_by_code, is_in_reach, reach_condition
 from . import Schema
 from .auth import api_user, require_role
@@ -98,6 +98,7 @@ class Due(MethodView):
         """The caller's households due for a visit, the most urgent first (never visited at the top)."""
         user = api_user()
         before = query.get("before") or schedule.today() + timedelta(days=DUE_HORIZON_DAYS)
+        audit.note_list(user, "due.list", "case", {**query, "before": before})
         return schedule.due_query(reach_condition(user), before=before, village_code=query.get("village"))
 
 
@@ -110,6 +111,7 @@ class Overdue(MethodView):
     def get(self, query):
         """Overdue households in the caller's areas, by village, the longest overdue first (supervisor, county)."""
         user = require_role("supervisor", "county")
+        audit.note_list(user, "overdue.list", "case", query)
         return schedule.overdue_query(reach_condition(user), on=schedule.today(), village_code=query.get("village"))
 
 
@@ -157,5 +159,4 @@ class Rules(MethodView):
         county = county_in_reach(county_code, to_change=True)
         effective_from: date = data.pop("effective_from", None) or schedule.today()
         row = schedule.set_rules(db.session, county, effective_from, **data)
-        commit()
         return _rules_out(county, row)

@@ -7,7 +7,7 @@ from marshmallow import fields
 from sqlalchemy import select
 
 from ..errors import NotFound, TooLarge
-from ..extensions import commit, db
+from ..extensions import db
 from ..models import Form
 from ..services import forms as form_service
 from . import Schema
@@ -70,7 +70,6 @@ class Forms(MethodView):
             db.session, source, upload.filename or "form.xlsx", published_by=user,
             validate=current_app.config["ODK_VALIDATE"],
         )
-        commit()
         return version
 
 

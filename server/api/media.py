@@ -11,12 +11,12 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from ..errors import NotFound
-from ..extensions import commit, db
+from ..extensions import db
 from ..models import Attachment, Submission, SubmissionVersion, User
 from ..storage import get_storage
 from ..services import audit, media
-from .audit import begin_audited_read
 from ..services.submissions import visible_to
+from .auth import api_user
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +67,8 @@ def _stream(sha256: str, *, content_type: str, download_name: str):
 def _record_read(user: User, attachment: Attachment, *, thumbnail: bool) -> None:
     """Every read of a photo or signature is audited, a 304 too (the caller proved they hold it)."""
     submission = attachment.version.submission
-    audit.record(db.session, user, "media.read", "media", attachment.sha256, audit.area_of_submission(submission),
-                 submission_id=submission.id, field=attachment.field, thumbnail=thumbnail)
+    audit.note_read(user, "media.read", "media", attachment.sha256, audit.area_of_submission(submission),
+                    submission_id=submission.id, field=attachment.field, thumbnail=thumbnail)
 
 
 FILE_RESPONSES = dict(content_type="application/octet-stream",
@@ -82,12 +82,11 @@ class MediaFile(MethodView):
     @blp.alt_response(404, description="No submission you may see holds this file")
     def get(self, sha256):
         """Download a file sent with a submission, by its SHA-256."""
-        user = begin_audited_read()
+        user = api_user()
         attachment = attachment_in_reach(user, sha256)
         _record_read(user, attachment, thumbnail=False)
         response = _stream(attachment.sha256, content_type=attachment.content_type or "application/octet-stream",
                            download_name=attachment.filename)
-        commit()
         return response
 
 
@@ -99,13 +98,12 @@ class MediaThumbnail(MethodView):
     @blp.alt_response(404, description="No submission you may see holds this file, or it is not a picture")
     def get(self, sha256):
         """The review thumbnail of a photo or signature, by the original file's SHA-256."""
-        user = begin_audited_read()
+        user = api_user()
         attachment = attachment_in_reach(user, sha256, pictures_only=True)
         _record_read(user, attachment, thumbnail=True)
         thumbnail = _thumbnail_of(attachment)
         response = _stream(thumbnail, content_type="image/jpeg",
                            download_name=f"{PurePath(attachment.filename).stem}-thumbnail.jpg")
-        commit()
         return response
 
 

@@ -3,6 +3,7 @@ from flask_smorest import Page
 from sqlalchemy import func, select
 
 from ..extensions import db
+from ..services import audit
 from . import MAX_ID
 
 
@@ -12,9 +13,13 @@ class SqlPage(Page):
     @property
     def items(self):
         if self.page_params.first_item > MAX_ID:  # past the end of any table (PostgreSQL's OFFSET would overflow)
-            return []
-        query = self.collection.offset(self.page_params.first_item).limit(self.page_params.page_size)
-        return db.session.scalars(query).all()
+            items = []
+        else:
+            query = self.collection.offset(self.page_params.first_item).limit(self.page_params.page_size)
+            items = db.session.scalars(query).all()
+        # An audited list's event says how many rows it showed (services/audit.py note_list).
+        audit.note_page(page=self.page_params.page, rows=len(items), total=self.page_params.item_count)
+        return items
 
     @property
     def item_count(self):

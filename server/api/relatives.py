@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload, undefer
 
 from ..models import Form, Household, Submission, SubmissionVersion
+from ..services import audit
 from ..services.ingest import visit_answers
 from ..services.submissions import current_versions
 from . import Schema
@@ -41,6 +42,7 @@ class Relatives(MethodView):
     def get(self):
         """Near-relative registrations in the caller's county (county staff only), newest first."""
         user = require_role("county")
+        audit.note_list(user, "relative.list", "submission", {})
         return current_versions(user).where(
             Submission.form_pk.in_(select(Form.id).where(Form.form_id == "relative_registration"))
         ).options(undefer(SubmissionVersion.xml), selectinload(SubmissionVersion.form_version),

@@ -6,12 +6,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..errors import NotFound
-from ..extensions import commit, db
+from ..extensions import db
 from ..models import RESULTS, Area, Household, SampleItem, User
 from ..services import audit, spotchecks
 from ..services.areas import is_in_reach, reach_condition
 from . import Schema
-from .audit import begin_audited_read
 from .auth import api_user
 from .campaigns import _campaign
 from .pagination import SqlPage
@@ -79,6 +78,7 @@ class SampleItems(MethodView):
         """A campaign's sampled households in the caller's areas, with their results."""
         user = api_user()
         campaign = _campaign(campaign_id)
+        audit.note_list(user, "sample_item.list", "campaign", query, object_id=campaign.id)
         selected = (
             select(SampleItem).join(Household, Household.id == SampleItem.household_id)
             .join(Area, Area.id == Household.village_id)  # where the household is now, as for its visits
@@ -102,13 +102,12 @@ class SampleItemDetail(MethodView):
     @blp.alt_response(404, description="No such sampled household in your areas")
     def get(self, campaign_id, item_id):
         """One sampled household: the re-visit against the original, item by item, with both photos (audited)."""
-        user = begin_audited_read()
+        user = api_user()
         campaign = _campaign(campaign_id)
         item = db.session.get(SampleItem, item_id)
         if item is None or item.campaign_id != campaign.id or not is_in_reach(user, item.household.village):
             raise NotFound(f"No sampled household {item_id} of campaign {campaign_id} in your areas.")
-        audit.record(db.session, user, "spot_check.read", "sample_item", item.id, item.household.village_id,
-                     campaign_id=campaign.id, case_number=item.household.case_number)
+        audit.note_read(user, "spot_check.read", "sample_item", item.id, item.household.village_id,
+                        campaign_id=campaign.id, case_number=item.household.case_number)
         item.items = spotchecks.side_by_side(db.session, item)
-        commit()
         return item

@@ -7,7 +7,7 @@ from marshmallow import fields, validate
 from sqlalchemy import or_, select
 
 from ..errors import Conflict, Forbidden, InvalidInput
-from ..extensions import commit, db
+from ..extensions import db
 from ..models import RESIDENCES, Area, Standard
 from ..services.areas import area_by_code, is_in_reach, reach_condition
 from . import Schema
@@ -58,5 +58,4 @@ class Standards(MethodView):
         standard = Standard(area=area, residence=data["residence"], monthly_fen=data["monthly_fen"],
                             effective_from=data["effective_from"])
         db.session.add(standard)
-        commit()
         return standard

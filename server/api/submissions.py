@@ -7,14 +7,14 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 from sqlalchemy import exists, not_, select
 
-from ..extensions import commit, db
+from ..extensions import db
 from ..models import REVIEW_STATES, Attachment, Flag, Form, Household, Submission, SubmissionVersion
 from ..services.idnumbers import mask_id_number, mask_phone_number
 from ..services import audit, review
 from ..services.ingest import visit_answers
 from ..services.submissions import current_versions, submission_in_reach
 from . import Schema
-from .audit import RevealQuerySchema, allow_reveal, begin_audited_read, ids_revealed, reveal_requested
+from .audit import RevealQuerySchema, allow_reveal, ids_revealed, reveal_requested
 from .auth import api_user
 from .pagination import SqlPage
 
@@ -193,8 +193,10 @@ class Submissions(MethodView):
     @blp.response(200, SubmissionSummarySchema(many=True))
     @blp.paginate(SqlPage)
     def get(self, query):
-        """Submissions in the caller's areas, newest first."""
-        selected = current_versions(api_user())
+        """Submissions in the caller's areas, newest first (audited: who listed what, and how many)."""
+        user = api_user()
+        audit.note_list(user, "submission.list", "submission", query)
+        selected = current_versions(user)
         if query.get("case"):
             selected = selected.where(Submission.household_id.in_(
                 select(Household.id).where(Household.case_number == query["case"])))
@@ -216,16 +218,15 @@ class SubmissionItem(MethodView):
     @blp.alt_response(404, description="No such submission in your areas")
     def get(self, query, submission_id):
         """One submission: answers, versions, files and flags (404 outside your areas)."""
-        user = begin_audited_read()
+        user = api_user()
         reveal = reveal_requested(user, query)
         version = submission_in_reach(db.session, user, submission_id)
         area_id = audit.area_of_submission(version.submission)
-        audit.record(db.session, user, "submission.read", "submission", submission_id, area_id)
+        audit.note_read(user, "submission.read", "submission", submission_id, area_id)
         if reveal:
-            audit.record(db.session, user, "submission.reveal_ids", "submission", submission_id, area_id,
-                         fields=personal_fields(visit_answers(version)))
+            audit.note_read(user, "submission.reveal_ids", "submission", submission_id, area_id,
+                            fields=personal_fields(visit_answers(version)))
             allow_reveal()
-        commit()
         return version
 
 
@@ -238,7 +239,6 @@ class SubmissionReview(MethodView):
         """Approve, return (with what to re-do) or reject a received visit (supervisor, county)."""
         user = api_user()
         review.decide(db.session, user, submission_id, data["decision"], data["reason"], data["version"])
-        commit()
         return submission_in_reach(db.session, user, submission_id)
 
 
@@ -249,5 +249,4 @@ class SubmissionComments(MethodView):
     def post(self, data, submission_id):
         """Comment on a visit (anyone who may read it)."""
         event = review.comment(db.session, api_user(), submission_id, data["text"])
-        commit()
         return event

@@ -8,7 +8,7 @@ from marshmallow import fields, validate
 from sqlalchemy import select
 
 from ..errors import Forbidden
-from ..extensions import commit, db
+from ..extensions import db
 from ..models import ROLES, ApiToken, User
 from ..services import audit
 from ..services.phone import collect_settings, phone_server_url, qr_png, settings_qr_payload
@@ -86,7 +86,6 @@ class Users(MethodView):
         require_role("admin")
         require_password_sign_in()
         user = create_user(db.session, **data)
-        commit()
         return user
 
 
@@ -99,7 +98,6 @@ class PhoneToken(MethodView):
         user = _self_or_admin(username)
         token = issue_phone_token(db.session, user)
         audit.record(db.session, api_user(), "token.issued", "user", user.username, kind="phone")
-        commit()
         base = current_app.config["PUBLIC_BASE_URL"] or request.host_url
         url = phone_server_url(base, token)
         payload = settings_qr_payload(collect_settings(url, current_app.config["PROJECT_NAME"], user.username))
@@ -113,7 +111,6 @@ class PhoneToken(MethodView):
         user = _self_or_admin(username)
         revoked = revoke_phone_token(db.session, user)
         audit.record(db.session, api_user(), "token.revoked", "user", user.username, kind="phone", was_live=revoked)
-        commit()
 
 
 @blp.route("/<username>/api-tokens")
@@ -133,7 +130,6 @@ class ApiTokens(MethodView):
         api_token, secret = issue_api_token(db.session, user, data["name"])
         audit.record(db.session, api_user(), "token.issued", "user", user.username, kind="api", token_id=api_token.id,
                      name=api_token.name)
-        commit()
         return {"id": api_token.id, "name": api_token.name, "created_at": api_token.created_at,
                 "revoked_at": None, "token": secret}
 
@@ -145,4 +141,3 @@ class ApiTokenItem(MethodView):
         """Revoke a script token."""
         revoke_api_token(db.session, _self_or_admin(username), token_id)
         audit.record(db.session, api_user(), "token.revoked", "user", username, kind="api", token_id=token_id)
-        commit()

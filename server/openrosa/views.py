@@ -1,13 +1,16 @@
 """formList, form download, manifest and media download for phones."""
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 
 from flask import Response, current_app, g, request, url_for
 from werkzeug.http import http_date
 
 from ..errors import DomainError, NotFound, is_phone_request
-from ..extensions import begin_read, db
+from ..extensions import begin_read, db, write_transaction
+from ..services import audit
 from ..services import cases as case_service
 from ..services import forms as form_service
 from ..services import sampling
@@ -127,4 +130,13 @@ def media(form_id: str, filename: str):
     if filename not in found.media_files:
         raise NotFound(f"Form {form_id!r} has no file {filename!r}.")
     body = _media_body(form_id, filename)
+    if filename == "cases.csv":
+        # The phone's list of households (names, addresses) is a list read of personal data: audited
+        # as the API's lists are, its event written in a short write transaction after the read,
+        # before the list goes out (server/api/boundary.py).
+        rows = sum(1 for _ in csv.reader(io.StringIO(body.decode("utf-8")))) - 1  # the header
+        audit.note_list(g.user, "case.download", "form", {}, object_id=form_id, rows=rows)
+        db.session.commit()  # the end of the read
+        with write_transaction():
+            audit.record_noted(db.session)
     return _cached(body, "text/csv; charset=utf-8", hashlib.md5(body).hexdigest())

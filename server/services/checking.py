@@ -24,10 +24,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from ..extensions import begin_write
-from ..models import Attachment, Flag, SubmissionVersion, utcnow
+from ..extensions import write_in_batches, write_transaction
+from ..models import Area, Attachment, Flag, Household, SubmissionVersion, utcnow
 from ..storage import LocalStorage
-from . import media, spotchecks
+from . import media, schedule, spotchecks
 from .checks import compute_flags, replace_flags
 from .schedule import visit_stored
 
@@ -55,12 +55,11 @@ def claim(session: Session) -> int | None:
     )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)  # workers never wait for each other
-    begin_write(session)  # on SQLite: one claimer at a time
-    row = session.execute(query).first()
-    if row is not None:
-        session.execute(update(SubmissionVersion).where(SubmissionVersion.id == row.id)
-                        .values(check_lease_until=now + LEASE, check_attempts=row.check_attempts + 1))
-    session.commit()
+    with write_transaction(session):  # on SQLite: one claimer at a time
+        row = session.execute(query).first()
+        if row is not None:
+            session.execute(update(SubmissionVersion).where(SubmissionVersion.id == row.id)
+                            .values(check_lease_until=now + LEASE, check_attempts=row.check_attempts + 1))
     return row.id if row is not None else None
 
 
@@ -84,12 +83,11 @@ def process(session: Session, storage: LocalStorage, version_id: int, *, max_pix
         else:
             found[attachment_id] = (facts, storage.commit(storage.stage_bytes(facts.thumbnail), durable=False))
     if found:
-        begin_write(session)
-        for attachment in session.get(SubmissionVersion, version_id).attachments:
-            result = found.get(attachment.id)
-            if result is not None and attachment.inspected_at is None:
-                _record(attachment, result)
-        session.commit()
+        with write_transaction(session):
+            for attachment in session.get(SubmissionVersion, version_id).attachments:
+                result = found.get(attachment.id)
+                if result is not None and attachment.inspected_at is None:
+                    _record(attachment, result)
 
     version = session.get(SubmissionVersion, version_id)
     if any(needs_inspection(a) for a in version.attachments):  # a re-send completed it meanwhile
@@ -99,20 +97,50 @@ def process(session: Session, storage: LocalStorage, version_id: int, *, max_pix
     flags = _compute_flags_safely(session, version)
     session.rollback()
 
-    begin_write(session)
-    version = session.get(SubmissionVersion, version_id)
-    if version.checked_at is not None:  # another worker finished it meanwhile
-        session.rollback()
-        return True
-    if _files(version) != files:  # a re-send completed it while the checks ran
-        session.rollback()
-        return False
-    replace_flags(session, version, flags)
-    visit_stored(session, version)  # a home visit moves its household's next due date
-    spotchecks.received(session, version)  # a re-visit is filed under its sample item and compared
-    version.checked_at, version.check_lease_until = utcnow(), None
-    session.commit()
+    with write_transaction(session):
+        version = session.get(SubmissionVersion, version_id)
+        if version.checked_at is not None:  # another worker finished it meanwhile
+            return True
+        if _files(version) != files:  # a re-send completed it while the checks ran
+            return False
+        replace_flags(session, version, flags)
+        visit_stored(session, version)  # a home visit moves its household's next due date
+        item = spotchecks.received(session, version)  # a re-visit is filed under its sample item and compared
+        # A re-visit whose village is (now) ordered to redo its review: the version stays unchecked,
+        # in this worker's lease, until the order's due dates are moved, so that if the worker stops
+        # midway the next one to take the version finishes the job.
+        redo_village = item.village_id if item is not None and schedule.redo_due_on(session, item.village_id) else None
+        if redo_village is None:
+            version.checked_at, version.check_lease_until = utcnow(), None
+    if redo_village is not None:
+        move_redo_dates(session, redo_village)
+        with write_transaction(session):
+            version = session.get(SubmissionVersion, version_id)
+            if version.checked_at is None:
+                version.checked_at, version.check_lease_until = utcnow(), None
     return True
+
+
+def move_redo_dates(session: Session, village_id: int) -> int:
+    """Date the village's households on its open redo order's day, in short write transactions
+    (a village of 2,000 households takes seconds: in one transaction it would hold SQLite's write
+    lock, and every supervisor's write, all that time). Idempotent, and it starts from what is left
+    (schedule.households_behind_redo). Returns how many households it moved."""
+    ids = schedule.households_behind_redo(session, village_id)
+    if not ids:
+        return 0
+    on = schedule.today()
+    facts = schedule.village_facts(session, session.get(Area, village_id), on)
+
+    def move(household_id: int) -> None:
+        household = session.get(Household, household_id)
+        try:
+            with session.begin_nested():  # one household that cannot be dated must not stop the others
+                schedule.recompute_due(session, household, on=on, facts=facts)
+        except Exception:
+            log.exception("could not recompute the due date of household %s", household.case_number)
+
+    return write_in_batches(ids, move, session=session)
 
 
 def check(session: Session, storage: LocalStorage, version_id: int, *, max_pixels: int) -> None:
@@ -185,13 +213,12 @@ def _compute_flags_safely(session: Session, version: SubmissionVersion) -> list[
 
 
 def _give_up_if_exhausted(session: Session, version_id: int) -> None:
-    begin_write(session)
-    version = session.get(SubmissionVersion, version_id)
-    if version is not None and version.checked_at is None and version.check_attempts >= MAX_ATTEMPTS:
-        log.error("giving up on submission version %s after %s attempts", version.instance_id, version.check_attempts)
-        session.add(_checks_failed(version))
-        version.checked_at, version.check_lease_until = utcnow(), None
-    session.commit()
+    with write_transaction(session):
+        version = session.get(SubmissionVersion, version_id)
+        if version is not None and version.checked_at is None and version.check_attempts >= MAX_ATTEMPTS:
+            log.error("giving up on submission version %s after %s attempts", version.instance_id, version.check_attempts)
+            session.add(_checks_failed(version))
+            version.checked_at, version.check_lease_until = utcnow(), None
 
 
 def _checks_failed(version: SubmissionVersion | None = None) -> Flag:

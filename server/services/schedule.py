@@ -14,12 +14,12 @@ from __future__ import annotations
 import calendar
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload, undefer
 
 from ..errors import InvalidInput
@@ -259,6 +259,30 @@ def is_due_for_redo(next_visit_due: date | None, redo_on: date | None) -> bool:
     """Whether a household is due because of its village's redo: the village has an open order and
     the household's date is not after it (a visit since the order moves the date past it)."""
     return redo_on is not None and next_visit_due is not None and next_visit_due <= redo_on
+
+
+def visited_since(day: date):
+    """A condition on Household: a household_visit of it first arrived on or after this local day
+    (a visit's date is never after the day it arrived, see visit_date)."""
+    return exists(select(Submission.id).join(Form, Form.id == Submission.form_pk).where(
+        Submission.household_id == Household.id, Form.form_id == VISIT_FORM,
+        Submission.created_at >= datetime.combine(day, time.min, tzinfo=LOCAL_TZ)))
+
+
+def households_behind_redo(session: Session, village_id: int) -> list[int]:
+    """Ids of the village's households its open redo order has not made due yet: still visited,
+    dated after the order's day (or undated) and not visited since it. recompute_due dates each of
+    them on the order's day, so the list is empty once an order's dates are all moved: a worker
+    that stopped midway finds here what is left. (Households visited since the order's day are
+    not here: their own visit's recompute took the order into account.)"""
+    redo_on = redo_due_on(session, village_id)
+    if redo_on is None:
+        return []
+    return list(session.scalars(
+        select(Household.id).where(
+            Household.village_id == village_id, Household.status.in_(DUE_STATUSES),
+            or_(Household.next_visit_due.is_(None), Household.next_visit_due > redo_on), ~visited_since(redo_on))
+        .order_by(Household.id)))
 
 
 class VillageFacts(NamedTuple):

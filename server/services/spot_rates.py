@@ -206,8 +206,12 @@ def evaluate_village(session: Session, campaign: Campaign, village_id: int) -> V
     audit.record(session, None, "redo.flagged", "village_redo", flag.id, village_id, campaign_id=campaign.id,
                  sampled=figures.sampled, checked=figures.checked, errors=figures.errors,
                  threshold_permille=campaign.error_threshold_permille)
-    # Those due on the day or before already are not moved by it.
-    _recompute_village(session, village_id, or_(Household.next_visit_due.is_(None), Household.next_visit_due > flag.due_on))
+    # Those due on the day or before already are not moved by it. The others (up to a whole village:
+    # seconds of work) are moved by the check worker in short write transactions after this one
+    # commits (checking.move_redo_dates, schedule.households_behind_redo), except the few visited
+    # since the order's day, whose date the order may move either way: here, with the flag.
+    _recompute_village(session, village_id, or_(Household.next_visit_due.is_(None), Household.next_visit_due > flag.due_on),
+                       schedule.visited_since(flag.due_on))
     return flag
 
 
