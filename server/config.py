@@ -1,8 +1,14 @@
 """Settings from the environment, each with one documented default (see docs/deployment.md)."""
 import os
+import secrets
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# What a development install keeps in its instance folder, so that every `flask` command works
+# after `make serve` without DEVELOPMENT=1: its own generated secret, and the address `make serve`
+# was given. Read when the environment does not set them; a production install has neither file.
+SECRET_KEY_FILE = "secret-key"
+PUBLIC_BASE_URL_FILE = "public-base-url"
 
 
 def _bool(name: str, default: bool) -> bool:
@@ -15,6 +21,30 @@ def _bool(name: str, default: bool) -> bool:
 def _int(name: str, default: int) -> int:
     value = os.environ.get(name)
     return default if value in (None, "") else int(value)
+
+
+def _saved(instance: Path, name: str) -> str:
+    try:
+        return (instance / name).read_text().strip()
+    except FileNotFoundError:
+        return ""
+
+
+def _development_secret(instance: Path) -> str:
+    """The development install's secret: made once, by whichever process needs it first."""
+    instance.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(instance / SECRET_KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it just now
+        return _saved(instance, SECRET_KEY_FILE)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(secrets.token_hex(32))
+    return _saved(instance, SECRET_KEY_FILE)
+
+
+def save_public_base_url(instance_dir: str, url: str) -> None:
+    """Keep the address `make serve` was given for the commands run after it (`flask dev-setup`)."""
+    (Path(instance_dir) / PUBLIC_BASE_URL_FILE).write_text(url + "\n")
 
 
 def from_environment() -> dict:
@@ -31,10 +61,16 @@ def from_environment() -> dict:
         "MEDIA_DIR": os.environ.get("MEDIA_DIR", str(PROJECT_ROOT / "media")),
         # Where the XLSForm sources published by `flask forms publish-all` live.
         "FORMS_DIR": os.environ.get("FORMS_DIR", str(PROJECT_ROOT / "forms")),
-        # Flask's secret, used for sessions of the supervisor pages. Must be set in production.
-        "SECRET_KEY": os.environ.get("SECRET_KEY", "development-only-secret" if development else ""),
-        # Public base URL phones use (e.g. https://dibao.example.gov.cn); empty = from the request.
-        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "").rstrip("/"),
+        # Flask's secret, used for sessions of the supervisor pages. Must be set in production; a
+        # development install makes its own in the instance folder.
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or _saved(instance, SECRET_KEY_FILE)
+        or (_development_secret(instance) if development else ""),
+        # The address phones use (e.g. https://dibao.example.gov.cn), in every URL the server
+        # gives out: never taken from a request's Host header. Required; `make serve` sets it.
+        # Development falls back on where `make serve` listens by default.
+        "PUBLIC_BASE_URL": (os.environ.get("PUBLIC_BASE_URL") or _saved(instance, PUBLIC_BASE_URL_FILE)
+                            or (f"http://{os.environ.get('HOST') or '127.0.0.1'}:{os.environ.get('PORT') or 5000}"
+                                if development else "")).rstrip("/"),
         # Number of reverse proxies in front of us whose X-Forwarded-* headers are trusted.
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
         # Largest submission body a phone may send; Collect splits uploads above it.
