@@ -39,15 +39,18 @@ def post_slowly(host: str, port: int, path: str, body: bytes, content_type: str,
         sock.sendall(request_head(host, port, path, content_type, len(body)))
         began = time.monotonic()
         end = len(body) if stop_after is None else stop_after
-        for offset in range(0, end, chunk):
-            sock.sendall(body[offset:min(offset + chunk, end)])
-            # Paced against the clock, so the rate holds however long each write took.
-            delay = began + (offset + chunk) / rate - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
+        try:
+            for offset in range(0, end, chunk):
+                sock.sendall(body[offset:min(offset + chunk, end)])
+                # Paced against the clock, so the rate holds however long each write took.
+                delay = began + (offset + chunk) / rate - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+        except OSError:  # the server closed the connection: an answer may be waiting still
+            pass
         try:
             return read_status(sock)
-        except ConnectionResetError:
+        except OSError:
             return 0, b""
 
 
