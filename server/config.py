@@ -73,8 +73,14 @@ def from_environment() -> dict:
                                 if development else "")).rstrip("/"),
         # Number of reverse proxies in front of us whose X-Forwarded-* headers are trusted.
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
-        # Largest submission body a phone may send; Collect splits uploads above it.
-        "OPENROSA_ACCEPT_CONTENT_LENGTH": _int("OPENROSA_ACCEPT_CONTENT_LENGTH", 50 * 1024 * 1024),
+        # The size Collect splits an upload at, announced in X-OpenRosa-Accept-Content-Length: each
+        # POST carries the XML and the files that fit, and is stored as it arrives, so on 2G a full
+        # visit's answers and signatures are stored in seconds, not after its last photo
+        # (bench/link_drops.py, docs/phones.md).
+        "OPENROSA_ACCEPT_CONTENT_LENGTH": _int("OPENROSA_ACCEPT_CONTENT_LENGTH", 256 * 1024),
+        # Largest submission POST accepted. Above the split size: Collect sends a file larger than
+        # it alone with the XML, and does not count the multipart framing.
+        "MAX_SUBMISSION_BYTES": _int("MAX_SUBMISSION_BYTES", 50 * 1024 * 1024),
         # Largest form data (the xml_submission_file part) accepted. Our forms' instance documents
         # are a few KB; parsed, each byte can cost ~45 bytes of memory, so the cap bounds a worker.
         "MAX_FORM_DATA_BYTES": _int("MAX_FORM_DATA_BYTES", 1024 * 1024),
