@@ -33,12 +33,16 @@ def _saved(instance: Path, name: str) -> str:
 def _development_secret(instance: Path) -> str:
     """The development install's secret: made once, by whichever process needs it first."""
     instance.mkdir(parents=True, exist_ok=True)
-    try:
-        descriptor = os.open(instance / SECRET_KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it just now
-        return _saved(instance, SECRET_KEY_FILE)
+    draft = instance / f".{SECRET_KEY_FILE}.{os.getpid()}"
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as file:
-        file.write(secrets.token_hex(32))
+        file.write(secrets.token_hex(32) + "\n")
+    try:
+        os.link(draft, instance / SECRET_KEY_FILE)  # whole or not at all; the first process wins
+    except FileExistsError:
+        pass
+    finally:
+        draft.unlink()
     return _saved(instance, SECRET_KEY_FILE)
 
 
