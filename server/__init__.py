@@ -34,6 +34,7 @@ def create_app(config: dict | None = None) -> Flask:
         API_SPEC_OPTIONS={"security": [{"basic": []}]},
     )
     app.config.update(config or {})
+    settings.fill_development_defaults(app.config)
     if not app.config["SECRET_KEY"]:
         raise RuntimeError("SECRET_KEY must be set outside development (see docs/deployment.md).")
     address = urlsplit(app.config["PUBLIC_BASE_URL"])

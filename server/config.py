@@ -46,6 +46,16 @@ def _development_secret(instance: Path) -> str:
     return _saved(instance, SECRET_KEY_FILE)
 
 
+def fill_development_defaults(config: dict) -> None:
+    """In development only, what production must be given: a secret, made once and kept in the
+    instance folder, and the address `make serve` listens on by default."""
+    if not config["DEVELOPMENT"]:
+        return
+    config["SECRET_KEY"] = config["SECRET_KEY"] or _development_secret(Path(config["INSTANCE_DIR"]))
+    config["PUBLIC_BASE_URL"] = (config["PUBLIC_BASE_URL"]
+                                 or f"http://{os.environ.get('HOST') or '127.0.0.1'}:{os.environ.get('PORT') or 5000}")
+
+
 def save_public_base_url(instance_dir: str, url: str) -> None:
     """Keep the address `make serve` was given for the commands run after it (`flask dev-setup`)."""
     (Path(instance_dir) / PUBLIC_BASE_URL_FILE).write_text(url + "\n")
@@ -67,14 +77,10 @@ def from_environment() -> dict:
         "FORMS_DIR": os.environ.get("FORMS_DIR", str(PROJECT_ROOT / "forms")),
         # Flask's secret, used for sessions of the supervisor pages. Must be set in production; a
         # development install makes its own in the instance folder.
-        "SECRET_KEY": os.environ.get("SECRET_KEY") or _saved(instance, SECRET_KEY_FILE)
-        or (_development_secret(instance) if development else ""),
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or _saved(instance, SECRET_KEY_FILE),
         # The address phones use (e.g. https://dibao.example.gov.cn), in every URL the server
         # gives out: never taken from a request's Host header. Required; `make serve` sets it.
-        # Development falls back on where `make serve` listens by default.
-        "PUBLIC_BASE_URL": (os.environ.get("PUBLIC_BASE_URL") or _saved(instance, PUBLIC_BASE_URL_FILE)
-                            or (f"http://{os.environ.get('HOST') or '127.0.0.1'}:{os.environ.get('PORT') or 5000}"
-                                if development else "")).rstrip("/"),
+        "PUBLIC_BASE_URL": (os.environ.get("PUBLIC_BASE_URL") or _saved(instance, PUBLIC_BASE_URL_FILE)).rstrip("/"),
         # Number of reverse proxies in front of us whose X-Forwarded-* headers are trusted.
         "TRUSTED_PROXIES": _int("TRUSTED_PROXIES", 0),
         # The size Collect splits an upload at, announced in X-OpenRosa-Accept-Content-Length: each
