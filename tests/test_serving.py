@@ -91,6 +91,16 @@ def development(database):
         yield port
 
 
+def _transactions_held(engine) -> int | None:
+    """PostgreSQL: the server's connections idle inside a transaction (None on SQLite)."""
+    if engine.dialect.name != "postgresql":
+        return None
+    with engine.connect() as connection:
+        return connection.exec_driver_sql(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND state IN ('idle in transaction', 'idle in transaction (aborted)')").scalar()
+
+
 def _head(port: int, token: str) -> int:
     return requests.head(f"http://127.0.0.1:{port}/key/{token}/submission", headers={"X-OpenRosa-Version": "1.0"},
                          timeout=10).status_code
@@ -101,9 +111,17 @@ def test_an_upload_sent_for_longer_than_the_timeout_arrives_whole(database, deve
     instance_id = f"uuid:{uuid.uuid4()}"
     xml, files = household_visit(CASE, instance_id=instance_id)
     body, content_type = submission_body(xml, files)
-    status, answer = post_slowly("127.0.0.1", development, f"/key/{database['token']}/submission", body, content_type,
-                                 rate=len(body) / (2.5 * TIMEOUT), chunk=16 * 1024)
+    answers = []
+    upload = threading.Thread(target=lambda: answers.append(post_slowly(
+        "127.0.0.1", development, f"/key/{database['token']}/submission", body, content_type,
+        rate=len(body) / (2.5 * TIMEOUT), chunk=16 * 1024)))
+    upload.start()
+    time.sleep(TIMEOUT)
+    held = _transactions_held(database["engine"])  # while the body arrives
+    upload.join()
+    [(status, answer)] = answers
     assert status == 201, answer
+    assert held in (0, None)  # the sign-in's transaction was over before the body was read
     with Session(database["engine"]) as session:
         version = session.scalar(select(SubmissionVersion).where(SubmissionVersion.instance_id == instance_id))
         assert version.is_complete
