@@ -28,7 +28,7 @@ from .conftest import FORMS_DIR
 from .slow_client import post_slowly, request_head, submission_body, trickle_headers
 from .test_live_server import _database, _free_port
 
-TIMEOUT = 2  # seconds: gunicorn's --timeout in these tests
+TIMEOUT = 3  # seconds: gunicorn's --timeout in these tests (above a worker's ~2 s boot, which it also bounds)
 THREADS = 4
 CASE = "623001100001001"
 
