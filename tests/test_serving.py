@@ -25,7 +25,7 @@ from server.services.users import create_user, issue_phone_token
 
 from .builders import household_visit
 from .conftest import FORMS_DIR
-from .slow_client import post_slowly, request_head, submission_body, trickle_headers
+from .slow_client import post_slowly, read_status, request_head, submission_body, trickle_headers
 from .test_live_server import _database, _free_port
 
 TIMEOUT = 3  # seconds: gunicorn's --timeout in these tests (above a worker's ~2 s boot, which it also bounds)
@@ -58,7 +58,8 @@ def database(tmp_path_factory):
 
 @contextlib.contextmanager
 def server(database, **settings):
-    """gunicorn as `make serve` starts it (the project's gunicorn.conf.py), one worker of THREADS threads."""
+    """gunicorn as `make serve` starts it (the project's gunicorn.conf.py), one worker of THREADS
+    threads, on a TCP port and on a UNIX socket (`folder/server-PORT.sock`), as a proxy may reach it."""
     port = _free_port()
     folder = database["folder"]
     env = {**os.environ, "DATABASE_URL": database["url"], "SECRET_KEY": "serving", "INSTANCE_DIR": str(folder),
@@ -67,7 +68,7 @@ def server(database, **settings):
     log = folder / f"server-{port}.log"
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", "1", "--threads", str(THREADS), "--timeout", str(TIMEOUT),
-         "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+         "--bind", f"127.0.0.1:{port}", "--bind", f"unix:{folder / f'server-{port}.sock'}", "wsgi:app"],
         cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(log, "wb"),
     )
     try:
@@ -165,13 +166,25 @@ def test_a_client_gone_silent_mid_upload_is_dropped_and_frees_its_thread(databas
             sock.close()
 
 
+def _get_over_unix_socket(path, url_path: str, headers: dict) -> int:
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(10)
+        sock.connect(str(path))
+        lines = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        sock.sendall(f"GET {url_path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{lines}\r\n".encode())
+        return read_status(sock)[0]
+
+
 def test_gunicorn_believes_no_forwarded_header_itself(database):
-    # Its default trusted X-Forwarded-Proto from 127.0.0.1: plain HTTP passed for HTTPS-only sign-in.
+    # Its defaults trusted X-Forwarded-Proto from 127.0.0.1, and from anyone on a UNIX socket:
+    # plain HTTP passed for HTTPS, where passwords and phone tokens are accepted.
     headers = {"X-OpenRosa-Version": "1.0", "X-Forwarded-Proto": "https", "X-Forwarded-Ssl": "on"}
     token = database["token"]
     with server(database, TRUSTED_PROXIES="0") as port:
         response = requests.get(f"http://127.0.0.1:{port}/key/{token}/formList", headers=headers, timeout=10)
         assert response.status_code == 403 and b"HTTPS" in response.content
+        unix = database["folder"] / f"server-{port}.sock"
+        assert _get_over_unix_socket(unix, f"/key/{token}/formList", headers) == 403
     with server(database, TRUSTED_PROXIES="1") as port:  # one proxy in front, as configured: believed
         response = requests.get(f"http://127.0.0.1:{port}/key/{token}/formList", headers=headers, timeout=10)
         assert response.status_code == 200
