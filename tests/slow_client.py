@@ -3,6 +3,7 @@ trickled a byte at a time. requests sends as fast as it can; these send as 2G do
 from __future__ import annotations
 
 import socket
+import threading
 import time
 
 from urllib3 import encode_multipart_formdata
@@ -54,7 +55,7 @@ def post_slowly(host: str, port: int, path: str, body: bytes, content_type: str,
             return 0, b""
 
 
-def trickle_headers(host: str, port: int, *, every: float, stop: "threading.Event") -> None:  # noqa: F821
+def trickle_headers(host: str, port: int, *, every: float, stop: threading.Event) -> None:
     """Open a connection and send a request's headers one byte every `every` seconds until `stop`."""
     head = f"GET /formList HTTP/1.1\r\nHost: {host}\r\nX-OpenRosa-Version: 1.0\r\nX-Padding: {'x' * 4000}\r\n\r\n".encode()
     with socket.create_connection((host, port), timeout=30) as sock:
