@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 WORKERS ?= 2
+# The address phones are given (in formList, manifests, QR codes); on a phone in the same network,
+# this computer's LAN address, e.g. HOST=0.0.0.0 PUBLIC_BASE_URL=http://192.168.1.20:5000.
+PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: serve test install bench clean
 
@@ -17,9 +20,10 @@ $(BIN)/.installed: setup.cfg pyproject.toml
 install: $(BIN)/.installed
 
 # Development server: embedded SQLite in instance/, photos in media/, forms published, demo county.
+# How it serves (threads, timeouts, proxies) is in gunicorn.conf.py, shared with production.
 serve: install
-	DEVELOPMENT=1 HOST=$(HOST) PORT=$(PORT) $(BIN)/flask --app wsgi dev-setup
-	DEVELOPMENT=1 exec $(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+	DEVELOPMENT=1 PUBLIC_BASE_URL=$(PUBLIC_BASE_URL) $(BIN)/flask --app wsgi dev-setup
+	DEVELOPMENT=1 PUBLIC_BASE_URL=$(PUBLIC_BASE_URL) exec $(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 # The whole suite on SQLite, then on PostgreSQL when TEST_DATABASE_URL is set.
 test: install

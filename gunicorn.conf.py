@@ -1,4 +1,12 @@
-"""gunicorn reads this file from the project folder: it starts the check workers beside the server.
+"""gunicorn reads this file from the project folder (`make serve`, production, tests and benches):
+how the server faces slow phones and proxies, and the check workers it starts beside itself.
+
+Serving (docs/deployment.md, "Slow phones"): threaded workers. A phone on 2G sends a full visit
+for minutes; a sync worker is one process per request and its heartbeat stops while it reads, so
+its 30 s timeout killed every such upload, and two clients trickling their headers took both
+workers. A gthread worker reads each request in one of its threads while its main loop keeps the
+heartbeat and accepts other connections: a slow body ties a thread (no database connection: the
+submission ends its sign-in's transaction before reading the body), not a process.
 
 Pictures are decoded and the checks run after the answer to the phone (server/services/checking.py),
 by `flask checks work`. gunicorn starts CHECK_WORKERS of them (default 2) once it is ready, starts
@@ -7,11 +15,28 @@ service; docs/deployment.md).
 """
 import gc
 import os
+import socket
+import struct
 import subprocess
 import sys
 import threading
 
 _ROOT = os.path.dirname(os.path.abspath(__file__))
+
+worker_class = "gthread"
+# Requests in flight per worker process: slow uploads each hold one, fast ones share the GIL.
+# Each thread checks out a pooled database connection only while it queries (SQLAlchemy's
+# default pool: 5, overflowing to 15 per process), never while it reads a body.
+threads = 16
+# A worker whose main loop is silent this long is restarted (with threads, a long request does not
+# silence it); and a client that sends nothing for this long is dropped (see when_ready).
+timeout = 60
+# gunicorn believes no forwarded header itself (its default trusts X-Forwarded-Proto from
+# 127.0.0.1, and everything on a UNIX socket): the application's ProxyFix does, for exactly
+# TRUSTED_PROXIES proxies (server/__init__.py).
+forwarded_allow_ips = ""
+secure_scheme_headers = {}
+forwarder_headers = ""
 _workers: list[subprocess.Popen] = []
 _stopping = threading.Event()
 
@@ -28,7 +53,21 @@ def _watch(log) -> None:
                 _workers[index] = _start()
 
 
+def _drop_silent_clients(server) -> None:
+    """A receive on a connection fails once the client has sent nothing for `timeout` seconds.
+
+    A worker thread reads a request with a blocking socket and no time limit: a phone whose link
+    died mid-upload (no FIN ever comes) would hold its thread for good. SO_RCVTIMEO on the
+    listening sockets is inherited by every accepted connection; it bounds each receive (so a
+    slow but live upload goes on for as long as it sends) and leaves sending alone (a slow phone
+    downloading a form is not cut off)."""
+    limit = struct.pack("ll", server.cfg.timeout, 0)
+    for listener in server.LISTENERS:
+        listener.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, limit)
+
+
 def when_ready(server) -> None:
+    _drop_silent_clients(server)
     count = int(os.environ.get("CHECK_WORKERS") or 2)
     _workers.extend(_start() for _ in range(count))
     if count:

@@ -39,7 +39,7 @@ OPENROSA = {"X-OpenRosa-Version": "1.0"}
 def prepare(url: str, households: int, instance: str) -> str:
     empty_database(url)
     upgrade_database(url)
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "INSTANCE_DIR": instance})
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "INSTANCE_DIR": instance, "PUBLIC_BASE_URL": "http://127.0.0.1"})
     with app.app_context():
         session = db.session
         forms.publish_directory(session, ROOT / "forms", validate=False)

@@ -206,7 +206,7 @@ def _bench_database(database, configured, workloads, floor_payloads, sizes, floo
         ours_url = f"http://127.0.0.1:{port}/key/{token}/submission"
         checking_after = os.environ.get("CHECK_WORKERS") != "0"
         try:
-            print(f"\nours on {database}, gunicorn {args.workers} sync workers"
+            print(f"\nours on {database}, gunicorn {args.workers} workers as gunicorn.conf.py sets them (gthread)"
                   + ("" if checking_after else ", no check worker (CHECK_WORKERS=0)"))
             for name, make, count in workloads:
                 for clients in (1, 8):

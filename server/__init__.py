@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -35,8 +36,15 @@ def create_app(config: dict | None = None) -> Flask:
         API_SPEC_OPTIONS={"security": [{"basic": []}]},
     )
     app.config.update(config or {})
+    settings.fill_development_defaults(app.config)
     if not app.config["SECRET_KEY"]:
         raise RuntimeError("SECRET_KEY must be set outside development (see docs/deployment.md).")
+    address = urlsplit(app.config["PUBLIC_BASE_URL"])
+    if address.scheme not in ("http", "https") or not address.netloc or address.query or address.fragment:
+        # Every URL given to a phone (formList, manifests, its server URL and QR code) starts with
+        # it; taken from a request's Host header instead, a client could choose them.
+        raise RuntimeError("PUBLIC_BASE_URL must be set to the address phones use, such as "
+                           "https://dibao.example.gov.cn (see docs/deployment.md).")
     app.json.ensure_ascii = False
     Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

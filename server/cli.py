@@ -16,7 +16,7 @@ from alembic.config import Config
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from .config import PROJECT_ROOT
+from .config import PROJECT_ROOT, save_public_base_url
 from .errors import DomainError
 from .extensions import db, write_in_batches, write_transaction
 from .services import audit, checking, demo, forms, ingest, roster, throttle
@@ -49,20 +49,9 @@ def _fail_on_domain_errors(function):
     return functools.wraps(function)(wrapper)
 
 
-def _base_url() -> str:
-    config_url = current_app.config["PUBLIC_BASE_URL"]
-    if config_url:
-        return config_url
-    if not current_app.config["DEVELOPMENT"]:
-        # Outside development phones must use HTTPS, so a local http:// address would not work.
-        click.echo("Warning: PUBLIC_BASE_URL is not set; the address below is this computer's and phones "
-                   "cannot use it. Set PUBLIC_BASE_URL to the server's https:// address (docs/deployment.md).", err=True)
-    return f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
-
-
 def _phone_setup(username: str, token: str) -> tuple[str, str]:
     """The phone's server URL and Collect's settings QR payload."""
-    url = phone_server_url(_base_url(), token)
+    url = phone_server_url(current_app.config["PUBLIC_BASE_URL"], token)
     return url, settings_qr_payload(collect_settings(url, current_app.config["PROJECT_NAME"], username))
 
 
@@ -332,6 +321,8 @@ def dev_setup():
             demo.seed_demo(db.session)
             click.echo("seeded the demo county 青山县 (users demo-admin, demo-supervisor, demo-caseworker; password demo)")
     if current_app.config["DEVELOPMENT"]:
+        # The `flask` commands run after `make serve` (without DEVELOPMENT=1) give phones this address.
+        save_public_base_url(current_app.config["INSTANCE_DIR"], current_app.config["PUBLIC_BASE_URL"])
         with write_transaction():
             user, token = demo.demo_caseworker_token(db.session, Path(current_app.config["INSTANCE_DIR"]))
         _show_phone_setup(user.username, *_phone_setup(user.username, token))

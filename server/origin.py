@@ -33,11 +33,9 @@ def origin_of(url: str) -> str:
 
 
 def own_origin() -> str:
-    """This server's origin: PUBLIC_BASE_URL's. Without it, the request's own scheme and host
-    (behind trusted proxies, as they forwarded them): a weaker check, since the Host header is the
-    caller's to choose; it still refuses another site's page, whose browser names the real host."""
-    public = current_app.config["PUBLIC_BASE_URL"]
-    return origin_of(public or request.host_url)
+    """This server's origin: PUBLIC_BASE_URL's (create_app refuses to start without one), never the
+    request's Host, which is the caller's to choose."""
+    return origin_of(current_app.config["PUBLIC_BASE_URL"])
 
 
 def refuse_foreign_origin() -> None:

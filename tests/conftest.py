@@ -52,7 +52,7 @@ def app(database_url, tmp_path_factory):
             "DEVELOPMENT": False,  # production rules: phones and API over HTTPS only
             "INSTANCE_DIR": str(tmp_path_factory.mktemp("instance")),
             "MEDIA_DIR": str(tmp_path_factory.mktemp("media")),
-            "PUBLIC_BASE_URL": "",
+            "PUBLIC_BASE_URL": "https://dibao.test",  # the address the test clients use
             # Pictures and checks in the request, so a test reads its flags after the post;
             # tests/test_checking.py covers the worker.
             "CHECKS_INLINE": True,

@@ -13,6 +13,17 @@ from server.services.phone import decode_settings_qr_payload
 from .conftest import OPENROSA, basic_auth
 
 
+def test_the_phone_token_url_is_at_public_base_url_whatever_the_host_header(app, session, make):
+    from .conftest import site_client
+
+    worker = make.user("caseworker", [make.county()], password="worker-pass")
+    response = site_client(app, "https://evil.example").post(f"/api/v1/users/{worker.username}/phone-token",
+                                                             headers=basic_auth(worker.username, "worker-pass"))
+    assert response.status_code == 201, response.json
+    assert response.json["server_url"] == f"https://dibao.test/key/{response.json['token']}"
+    assert "evil.example" not in decode_settings_qr_payload(response.json["qr_payload"])["general"]["server_url"]
+
+
 def test_phone_token_with_qr_png_and_collect_settings(client, make):
     county = make.county()
     admin = make.user("admin", password="admin-pass")

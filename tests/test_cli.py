@@ -4,10 +4,13 @@ from __future__ import annotations
 import os
 import re
 import stat
+import subprocess
+import sys
 
 import pytest
 from sqlalchemy import select
 
+from server.config import PROJECT_ROOT
 from server.models import Area, User
 from server.services.phone import collect_settings, qr_terminal, settings_qr_payload
 from server.services.users import authenticate, issue_phone_token, user_for_token
@@ -152,17 +155,46 @@ def test_a_new_phone_token_revokes_the_old_one(session, flask, caseworker):
     assert user_for_token(session, second) is caseworker
 
 
-def test_without_public_base_url_outside_development_a_warning_is_shown(app, flask, caseworker, monkeypatch):
-    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "")
-    monkeypatch.setenv("HOST", "127.0.0.1")
-    monkeypatch.setenv("PORT", "5000")
-    result = flask("users", "phone-token", "zhang")
-    assert result.exit_code == 0
-    assert "http://127.0.0.1:5000/key/" in result.stdout
-    assert "PUBLIC_BASE_URL is not set" in result.stderr
-    monkeypatch.setitem(app.config, "DEVELOPMENT", True)
-    result = flask("users", "phone-token", "zhang")
-    assert result.stderr == ""
+def _flask_process(instance, *args, **env):
+    """`flask --app wsgi ARGS` as an administrator types it, in a fresh process on its own instance
+    folder and SQLite file; only the settings given here (none of the test run's own)."""
+    base = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "PUBLIC_BASE_URL", "DEVELOPMENT", "HOST", "PORT"}}
+    base.update(INSTANCE_DIR=str(instance), DATABASE_URL=f"sqlite:///{instance / 'dibao.sqlite3'}",
+                MEDIA_DIR=str(instance / "media"), ODK_VALIDATE="0", **env)
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", *args], cwd=PROJECT_ROOT, env=base,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_after_make_serve_the_commands_need_no_development_flag(tmp_path):
+    # What `make serve` runs first; then commands as the README shows them, without DEVELOPMENT=1.
+    setup = _flask_process(tmp_path, "dev-setup", DEVELOPMENT="1", PUBLIC_BASE_URL="http://127.0.0.1:5123")
+    assert setup.returncode == 0, setup.stderr
+    assert "http://127.0.0.1:5123/key/" in setup.stdout
+    assert stat.S_IMODE(os.stat(tmp_path / "secret-key").st_mode) == 0o600
+    created = _flask_process(tmp_path, "users", "create", "li", "--role", "admin", "--password", "pass-word-1")
+    assert created.returncode == 0, created.stderr
+    assert "created admin li" in created.stdout
+    token = _flask_process(tmp_path, "users", "phone-token", "demo-caseworker")
+    assert token.returncode == 0, token.stderr
+    assert "http://127.0.0.1:5123/key/" in token.stdout  # the address make serve was given
+    secret = (tmp_path / "secret-key").read_text()
+    again = _flask_process(tmp_path, "dev-setup", DEVELOPMENT="1", PUBLIC_BASE_URL="http://192.168.1.20:5000")
+    assert again.returncode == 0, again.stderr
+    assert (tmp_path / "secret-key").read_text() == secret  # made once, kept by every later start
+    token = _flask_process(tmp_path, "users", "phone-token", "demo-caseworker")
+    assert "http://192.168.1.20:5000/key/" in token.stdout  # the address of the latest `make serve`
+
+
+def test_a_production_install_refuses_to_start_without_its_secret_and_address(tmp_path):
+    no_secret = _flask_process(tmp_path, "forms", "list", PUBLIC_BASE_URL="https://dibao.example.gov.cn")
+    assert no_secret.returncode != 0
+    assert "SECRET_KEY must be set" in no_secret.stderr
+    no_address = _flask_process(tmp_path, "forms", "list", SECRET_KEY="s")
+    assert no_address.returncode != 0
+    assert "PUBLIC_BASE_URL must be set" in no_address.stderr
+    host_only = _flask_process(tmp_path, "forms", "list", SECRET_KEY="s", PUBLIC_BASE_URL="dibao.example.gov.cn")
+    assert "PUBLIC_BASE_URL must be set" in host_only.stderr
+    assert not (tmp_path / "secret-key").exists()
 
 
 def test_users_phone_token_saves_a_png_only_its_owner_can_read(tmp_path, flask, caseworker):

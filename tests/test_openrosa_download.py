@@ -249,7 +249,32 @@ def test_forwarded_proto_counts_only_from_a_trusted_proxy(app, session, make, co
     monkeypatch.setattr(app, "wsgi_app", ProxyFix(app.wsgi_app, x_proto=1, x_host=1))
     trusted = site_client(app, "http://internal:8000").get(f"/key/{token}/formList", headers=headers)
     assert trusted.status_code == 200
-    assert f"https://dibao.gov.cn/key/{token}/forms/".encode() in trusted.data
+    # The scheme is the proxy's word; the address in the URLs is PUBLIC_BASE_URL's, not a header's.
+    assert f"https://dibao.test/key/{token}/forms/".encode() in trusted.data
+    assert b"dibao.gov.cn" not in trusted.data
+
+
+def test_the_urls_given_to_phones_are_at_public_base_url_whatever_the_host_header(app, session, make, county):
+    user = make.user("caseworker", [county["east"]], password="correct horse")
+    token = make.token(user)
+    evil = site_client(app, "https://evil.example")
+    listed = parse_form_list(evil.get(f"/key/{token}/formList", headers=OPENROSA).data)
+    assert listed and all(f["downloadUrl"].startswith(f"https://dibao.test/key/{token}/forms/") for f in listed)
+    manifest_url = next(f["manifestUrl"] for f in listed if f.get("manifestUrl"))
+    assert manifest_url.startswith("https://dibao.test/")
+    manifest = evil.get(manifest_url.replace("https://dibao.test", ""), headers=OPENROSA)
+    assert manifest.status_code == 200 and b"evil.example" not in manifest.data
+    assert b"https://dibao.test/key/" in manifest.data
+    by_password = evil.get("/formList", headers={**OPENROSA, **basic_auth(user.username, "correct horse")})
+    assert b"evil.example" not in by_password.data and b"https://dibao.test/forms/" in by_password.data
+
+
+def test_a_server_mounted_under_a_path_gives_urls_under_it(app, session, make, county, monkeypatch):
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "https://gov.example/dibao")
+    token = make.token(make.user("caseworker", [county["east"]]))
+    mounted = site_client(app, "https://gov.example/dibao")  # SCRIPT_NAME /dibao, as a proxy's prefix sets it
+    listed = parse_form_list(mounted.get(f"/key/{token}/formList", headers=OPENROSA).data)
+    assert listed and all(f["downloadUrl"].startswith(f"https://gov.example/dibao/key/{token}/forms/") for f in listed)
 
 
 def test_unknown_form_and_file_get_404_in_openrosa_xml(client, caseworker):

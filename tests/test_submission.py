@@ -53,11 +53,11 @@ def stored_version(session, instance_id) -> SubmissionVersion:
     return session.scalar(select(SubmissionVersion).where(SubmissionVersion.instance_id == instance_id))
 
 
-def test_head_announces_the_size_limit(client, worker):
+def test_head_announces_the_size_collect_splits_at(client, worker):
     _, token = worker
     response = client.head(f"/key/{token}/submission", headers=OPENROSA)
     assert response.status_code == 204
-    assert int(response.headers["X-OpenRosa-Accept-Content-Length"]) == 50 * 1024 * 1024
+    assert int(response.headers["X-OpenRosa-Accept-Content-Length"]) == 256 * 1024
 
 
 def test_new_visit_is_stored_whole_and_filed_under_its_household(client, session, app, worker, household):
@@ -300,7 +300,7 @@ def test_no_xml_part_is_400(client, worker):
 
 def test_body_over_the_limit_is_413(client, app, worker, household, monkeypatch):
     _, token = worker
-    monkeypatch.setitem(app.config, "OPENROSA_ACCEPT_CONTENT_LENGTH", 10_000)
+    monkeypatch.setitem(app.config, "MAX_SUBMISSION_BYTES", 10_000)
     xml, files = household_visit(household.case_number)
     response = post(client, token, xml, files)
     assert response.status_code == 413

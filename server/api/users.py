@@ -1,7 +1,7 @@
 """Staff accounts and their phone tokens with the Collect settings QR code."""
 import base64
 
-from flask import current_app, request
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
@@ -98,8 +98,7 @@ class PhoneToken(MethodView):
         user = _self_or_admin(username)
         token = issue_phone_token(db.session, user)
         audit.record(db.session, api_user(), "token.issued", "user", user.username, kind="phone")
-        base = current_app.config["PUBLIC_BASE_URL"] or request.host_url
-        url = phone_server_url(base, token)
+        url = phone_server_url(current_app.config["PUBLIC_BASE_URL"], token)
         payload = settings_qr_payload(collect_settings(url, current_app.config["PROJECT_NAME"], user.username))
         png = base64.b64encode(qr_png(payload)).decode("ascii")
         return {"username": user.username, "token": token, "server_url": url, "qr_payload": payload,

@@ -24,7 +24,7 @@ def submission_head():
 
 @bp.post("/submission")
 def submission_post():
-    limit = current_app.config["OPENROSA_ACCEPT_CONTENT_LENGTH"]
+    limit = current_app.config["MAX_SUBMISSION_BYTES"]  # not the split size announced: a big photo goes alone
     if request.content_length is not None and request.content_length > limit:
         raise TooLarge(f"The upload is larger than {limit // (1024 * 1024)} MB; the phone should split it.")
     request.max_content_length = limit

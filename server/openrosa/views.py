@@ -63,7 +63,11 @@ def openrosa_headers(response: Response) -> Response:
 
 
 def _external(endpoint: str, **values) -> str:
-    return url_for(f"{request.blueprint}.{endpoint}", _external=True, **values)
+    """An absolute URL at PUBLIC_BASE_URL, whatever Host the request named (a client must not
+    choose where the phones download from). The base includes any path the server is mounted
+    at, which url_for gives as the script root."""
+    path = url_for(f"{request.blueprint}.{endpoint}", **values)
+    return current_app.config["PUBLIC_BASE_URL"] + path[len(request.script_root):]
 
 
 def _xml(body: bytes, status: int = 200) -> Response:
