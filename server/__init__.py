@@ -9,8 +9,6 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as settings
 from .errors import register_error_handlers
-from flask_smorest import Api
-
 from .extensions import db
 from .requests import Request, discard_uncommitted_uploads, screen_request
 from .storage import init_storage
@@ -29,8 +27,9 @@ def create_app(config: dict | None = None) -> Flask:
         OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
         OPENAPI_REDOC_PATH=None,
         JSON_AS_ASCII=False,
-        # Every operation signs in with HTTP Basic (the scheme is declared in server/api/__init__.py).
-        API_SPEC_OPTIONS={"security": [{"basic": []}]},
+        # Every operation signs in with HTTP Basic or a script's token (the schemes are declared in
+        # server/api/__init__.py).
+        API_SPEC_OPTIONS={"security": [{"basic": []}, {"bearer": []}]},
     )
     app.config.update(config or {})
     if not app.config["SECRET_KEY"]:
@@ -57,7 +56,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from .api import register_api
 
-    register_api(app, Api(app))
+    register_api(app)
     register_error_handlers(app)  # after flask-smorest's, which it replaces
 
     from .cli import register_cli

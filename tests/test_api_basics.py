@@ -92,6 +92,9 @@ def test_areas_api(client, make):
     assert created.status_code == 201 and created.json["parent_code"] == township.code
     bad = client.post("/api/v1/areas", json={"code": "12", "name": "x", "level": "village", "parent_code": township.code},
                       headers=basic_auth(admin.username, "admin-pw"))
+    assert bad.status_code == 422 and "code" in bad.json["details"]["json"]  # no code of any level: the document says so
+    bad = client.post("/api/v1/areas", json={"code": township.code, "name": "x", "level": "village",
+                                             "parent_code": township.code}, headers=basic_auth(admin.username, "admin-pw"))
     assert bad.status_code == 400 and "12 digits" in bad.json["message"]
     refused = client.post("/api/v1/areas", json={"code": township.code + "010", "name": "y", "level": "village",
                                                  "parent_code": township.code}, headers=basic_auth(worker.username, "pw-1"))
@@ -101,7 +104,7 @@ def test_areas_api(client, make):
 def test_openapi_document(client):
     spec = client.get("/api/v1/openapi.json").json
     assert "/api/v1/forms" in spec["paths"] and "/api/v1/users/{username}/phone-token" in spec["paths"]
-    assert spec["security"] == [{"basic": []}]
+    assert spec["security"] == [{"basic": []}, {"bearer": []}]
     assert spec["components"]["securitySchemes"]["basic"] == {"type": "http", "scheme": "basic"}
 
 

@@ -1,7 +1,6 @@
 """The JSON API for people and scripts (flask-smorest, OpenAPI at /api/v1/openapi.json)."""
 import marshmallow
 from flask import Flask
-from flask_smorest import Api
 from marshmallow import fields, validate
 from werkzeug.routing import IntegerConverter
 
@@ -27,13 +26,18 @@ class IdConverter(IntegerConverter):
         super().__init__(url_map, min=1, max=MAX_ID)
 
 
-def register_api(app: Flask, api: Api) -> None:
+def register_api(app: Flask) -> None:
+    from .openapi import Api
+
+    api = Api(app)
     app.url_map.converters["id"] = IdConverter
     api.register_converter(IdConverter, lambda _: {"type": "integer", "minimum": 1, "maximum": MAX_ID})
     from . import (areas, audit, campaigns, cases, casefile, county_rules, due, forms, media, relatives, spotchecks,
                    standards, submissions, users)
 
     api.spec.components.security_scheme("basic", {"type": "http", "scheme": "basic"})
+    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer",
+                                                   "description": "A script's API token (docs/api.md)"})
     for module in (areas, cases, casefile, forms, users, submissions, media, due, audit, relatives, standards, campaigns,
                    spotchecks, county_rules):
         # A module may name its own prefix (the case file lives under /cases); else its blueprint's name.

@@ -127,6 +127,12 @@ class ApprovalSchema(Schema):
     levels = fields.List(fields.Nested(LevelOpinionSchema), dump_only=True)
 
 
+class ApprovalOpenSchema(Schema):
+    # Required: an approval with no basis would block the household's next one (one at a time).
+    basis_submission_id = fields.Integer(required=True, validate=validate.Range(min=1), metadata={
+        "description": "The household's visit the approval rests on"})
+
+
 class StatusChangeSchema(Schema):
     status = fields.String(required=True, attribute="to_status", validate=validate.OneOf(CASE_STATUSES))
     from_status = fields.String(dump_only=True)
@@ -157,7 +163,7 @@ class Approvals(MethodView):
         """The household's approvals (table 3), each with its levels in order."""
         return approvals.rounds_of(db.session, case_in_reach(db.session, api_user(), case_number))
 
-    @blp.arguments(ApprovalSchema)
+    @blp.arguments(ApprovalOpenSchema)
     @blp.response(201, ApprovalSchema)
     @blp.alt_response(409, description="An approval is already under way")
     @_conflict_on_race

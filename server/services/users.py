@@ -9,7 +9,7 @@ from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..errors import InvalidInput, NotFound
+from ..errors import Conflict, InvalidInput, NotFound
 from ..models import ROLES, ApiToken, PhoneToken, User, utcnow
 from .areas import area_by_code
 
@@ -32,7 +32,7 @@ def create_user(
     if len(full_name) > FULL_NAME_LENGTH:
         raise InvalidInput(f"A full name has at most {FULL_NAME_LENGTH} characters.")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise InvalidInput(f"The username {username!r} is taken.")
+        raise Conflict(f"The username {username!r} is taken.")
     if role != "admin" and not area_codes:
         raise InvalidInput(f"A {role} needs at least one area.")
     # The same code given twice would insert the same (user, area) pair twice.
