@@ -133,6 +133,8 @@ def test_every_integer_a_request_takes_fits_the_integer_columns(client):
 
     def integers(schema, where):
         schema = schemas[schema["$ref"].rsplit("/", 1)[1]] if "$ref" in schema else schema
+        if schema.get("readOnly"):  # in answers only, never taken from a request
+            return
         if schema.get("type") == "integer":
             yield where, schema
         for name, inner in schema.get("properties", {}).items():

@@ -13,6 +13,8 @@ class Schema(marshmallow.Schema):
     a larger one is a 422 naming the field instead of a 500 from the database."""
 
     def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
+        if field_obj.dump_only:  # never read from a request; what is sent out may be larger (a campaign's seed)
+            return
         for field in (field_obj, getattr(field_obj, "inner", None)):
             if isinstance(field, fields.Integer):
                 field.validators = [*field.validators, validate.Range(-MAX_ID - 1, MAX_ID)]

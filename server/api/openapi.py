@@ -4,7 +4,8 @@ The body is the one server/errors.py sends, {"code": "<stable string>", "message
 (flask-smorest's own error schema has an integer `code`, and no `details`). The statuses are declared
 by rule rather than by hand on each view, so an operation's list stays true as views change: what
 any request can meet (sign-in, HTTPS, throttling, a malformed request) is declared on every
-operation, what a path, a body or a write can meet on those that have one. There is no `default`
+operation, what a path, a body or a write can meet on those that have one (a body names areas and
+people as a path does: 404 for one outside the caller's reach). There is no `default`
 response: a status the document does not name is a bug that the conformance run
 (tests/test_openapi_conformance.py) reports.
 """
@@ -24,7 +25,8 @@ ERROR_STATUSES = {
          "deep, an upload cut off) or refused for what it says (e.g. an area code that names no area).",
     401: "Not signed in, wrong username or password, or an unknown or revoked token.",
     403: "Not allowed: the caller's role or areas do not cover it, or the request was not made over HTTPS.",
-    404: "Nothing of that name in the caller's reach (the same answer as for something that does not exist).",
+    404: "Nothing of that name (in the path, or named by the body: an area, a user) in the caller's reach; the "
+         "same answer as for something that does not exist.",
     409: "Conflicts with what is stored: a duplicate, something already decided or done, or a change made "
          "meanwhile by someone else.",
     413: "The body is larger than the server accepts.",
@@ -63,7 +65,7 @@ def response_name(status: int) -> str:
 def statuses_for(path: str, method: str, operation: dict) -> list[int]:
     """The error statuses an operation can answer, by what it has (see the module's docstring)."""
     statuses = list(EVERY_OPERATION)
-    if "{" in path:
+    if "{" in path or "requestBody" in operation:
         statuses.append(404)
     if method in WRITE_METHODS:
         statuses.append(409)
