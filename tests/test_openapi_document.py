@@ -150,3 +150,12 @@ def test_a_campaign_answer_fits_the_document_with_its_large_seed(client, documen
         "population": "active_households"})
     assert response.status_code == 201, response.get_json()
     assert_declared(document, "POST", "/api/v1/campaigns", response)
+
+
+def test_a_member_with_no_birth_date_fits_the_document(client, document, site):
+    # A member's birth date is optional (a household registered from table 1 may lack it): the answer
+    # carried null where the document declared a date.
+    case = site["household"].case_number
+    response = client.get(f"/api/v1/cases/{case}", headers=site["auth"]["supervisor"])
+    assert response.status_code == 200 and response.get_json()["members"][0]["birth_date"] is None
+    assert_declared(document, "GET", "/api/v1/cases/{case_number}", response)

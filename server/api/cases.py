@@ -29,7 +29,7 @@ class MemberSchema(Schema):
     name = fields.String()
     relation = fields.String()
     sex = fields.String()
-    birth_date = fields.Date()
+    birth_date = fields.Date(allow_none=True)
     id_number = fields.Function(lambda member: member.id_number if ids_revealed() else mask_id_number(member.id_number),
                                 metadata={"description": "Masked (region code and last four digits) unless revealed"})
     disability_grade = fields.Integer(allow_none=True)
