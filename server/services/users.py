@@ -126,7 +126,7 @@ def issue_api_token(session: Session, user: User, name: str) -> tuple[ApiToken, 
         raise InvalidInput("A token name is 1–64 letters, digits, '.', '_' or '-' (e.g. monthly-export).")
     live = select(ApiToken.id).where(ApiToken.user_id == user.id, ApiToken.name == name, ApiToken.revoked_at.is_(None))
     if session.scalar(live) is not None:
-        raise InvalidInput(f"{user.username} already has a live token called {name!r}; revoke it first.")
+        raise Conflict(f"{user.username} already has a live token called {name!r}; revoke it first.")
     token = secrets.token_urlsafe(32)
     api_token = ApiToken(user_id=user.id, name=name, token_hash=_token_hash(token))
     session.add(api_token)
