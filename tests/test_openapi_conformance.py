@@ -4,8 +4,9 @@ visits), as an administrator and as a township supervisor, and checks that every
 document declares: no 5xx, a declared status, content type and headers, a body that fits its schema.
 
 Deterministic: a fixed seed and no example database, so CI sends the same requests every run; no
-health checks (a slow machine must not fail the run). About two minutes each, by the number of
-examples per operation (CONFORMANCE_EXAMPLES), not by a clock.
+health checks (a slow machine must not fail the run). About two minutes and 2,100 requests each,
+most of them schemathesis's coverage phase (each operation's boundaries and invalid values); the
+fuzzing examples per operation are CONFORMANCE_EXAMPLES (5), a count rather than a clock.
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ from .test_live_server import _database, _free_port
 
 CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
           "response_headers_conformance", "response_schema_conformance")
-EXAMPLES = int(os.environ.get("CONFORMANCE_EXAMPLES", "40"))
+EXAMPLES = int(os.environ.get("CONFORMANCE_EXAMPLES", "5"))
 SEED = 15
 PASSWORDS = {"admin": "conformance-admin", "supervisor": "conformance-sup"}
 VILLAGES = ["623001100001", "623001100002", "623001200001", "623001200002"]
@@ -155,5 +156,5 @@ def test_every_answer_is_one_the_openapi_document_declares(server, role, tmp_pat
     (tmp_path / "schemathesis.toml").write_text(_config(server["known"]), encoding="utf-8")
     run = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=1800)
     (tmp_path / "schemathesis.out").write_text(run.stdout + run.stderr, encoding="utf-8")
-    print(run.stdout[-20000:])
-    assert run.returncode == 0, run.stdout[-20000:] + run.stderr[-5000:]
+    server_log = server["log"].read_text(errors="replace")  # a 500's traceback is there
+    assert run.returncode == 0, run.stdout[-20000:] + run.stderr[-5000:] + "\nserver log:\n" + server_log[-10000:]
