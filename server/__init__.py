@@ -10,8 +10,6 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as settings
 from .errors import register_error_handlers
-from flask_smorest import Api
-
 from .extensions import db
 from .origin import refuse_foreign_origin
 from .requests import Request, discard_uncommitted_uploads, screen_request
@@ -32,8 +30,9 @@ def create_app(config: dict | None = None) -> Flask:
         OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
         OPENAPI_REDOC_PATH=None,
         JSON_AS_ASCII=False,
-        # Every operation signs in with HTTP Basic (the scheme is declared in server/api/__init__.py).
-        API_SPEC_OPTIONS={"security": [{"basic": []}]},
+        # Every operation signs in with HTTP Basic or a script's token (the schemes are declared in
+        # server/api/__init__.py).
+        API_SPEC_OPTIONS={"security": [{"basic": []}, {"bearer": []}]},
     )
     app.config.update(config or {})
     settings.fill_development_defaults(app.config)
@@ -69,7 +68,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from .api import register_api
 
-    register_api(app, Api(app))
+    register_api(app)
     register_error_handlers(app)  # after flask-smorest's, which it replaces
 
     from .cli import register_cli

@@ -93,7 +93,7 @@ def _error(status: int, code: str, message: str, details=None):
         from .openrosa.xml import XML_CONTENT_TYPE, response
 
         return Response(response(message, nature="error"), status=status, content_type=XML_CONTENT_TYPE)
-    body = {"code": code, "message": message}
+    body = {"code": code, "message": message}  # the OpenAPI document's Error (server/api/openapi.py)
     if details:
         body["details"] = details
     response = jsonify(body)

@@ -159,6 +159,19 @@ class Factory:
         self.session.flush()
         return household
 
+    def visit(self, household, by):
+        """A household's home visit as its bare submission row: what an approval names as its basis."""
+        from sqlalchemy import select
+
+        from server.models import Form, Submission
+
+        form = self.session.scalar(select(Form).where(Form.form_id == "household_visit"))
+        submission = Submission(form_pk=form.id, instance_id=f"uuid:visit-{next(_numbers)}", household_id=household.id,
+                                village_id=household.village_id, submitted_by_id=by.id)
+        self.session.add(submission)
+        self.session.flush()
+        return submission
+
 
 @pytest.fixture
 def make(session):

@@ -20,13 +20,14 @@ def site(make):
     auth = {role: basic_auth(user.username, {"caseworker": "pw-cw", "supervisor": "pw-sup", "county": "pw-county"}[role])
             for role, user in users.items()}
     applicant = make.household(village, status="applicant", category=None)
+    visit = make.visit(applicant, users["caseworker"])
     outsider = make.user("county", [make.county("623002", "别县")], password="pw-other")
-    return {"auth": auth, "users": users, "applicant": applicant,
+    return {"auth": auth, "users": users, "applicant": applicant, "basis": {"basis_submission_id": visit.id},
             "outsider": basic_auth(outsider.username, "pw-other")}
 
 
 def open_approval(client, site, who="caseworker"):
-    response = client.post(f"/api/v1/cases/{site['applicant'].case_number}/approvals", json={}, headers=site["auth"][who])
+    response = client.post(f"/api/v1/cases/{site['applicant'].case_number}/approvals", json=site["basis"], headers=site["auth"][who])
     assert response.status_code == 201, response.json
     return response.json["id"]
 
@@ -114,12 +115,12 @@ def test_county_approval_needs_category_and_amount(client, site):
 
 def test_one_approval_at_a_time(client, site):
     open_approval(client, site)
-    again = client.post(f"/api/v1/cases/{site['applicant'].case_number}/approvals", json={}, headers=site["auth"]["supervisor"])
+    again = client.post(f"/api/v1/cases/{site['applicant'].case_number}/approvals", json=site["basis"], headers=site["auth"]["supervisor"])
     assert again.status_code == 409
 
 
 def test_outside_reach_is_404(client, site):
-    response = client.post(f"/api/v1/cases/{site['applicant'].case_number}/approvals", json={}, headers=site["outsider"])
+    response = client.post(f"/api/v1/cases/{site['applicant'].case_number}/approvals", json=site["basis"], headers=site["outsider"])
     assert response.status_code == 404
 
 

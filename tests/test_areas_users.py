@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from server.errors import InvalidInput, NotFound
+from server.errors import Conflict, InvalidInput, NotFound
 from server.models import Area, PhoneToken, User, utcnow
 from server.services.areas import (
     area_by_code,
@@ -116,9 +116,9 @@ def test_a_county_has_no_parent(session, tree):
 
 
 def test_a_duplicate_code_is_refused(session, tree):
-    with pytest.raises(InvalidInput, match="already exists"):
+    with pytest.raises(Conflict, match="already exists"):
         create_area(session, code="623001100001", name="又一村", level="village", parent_code="623001100")
-    with pytest.raises(InvalidInput, match="already exists"):
+    with pytest.raises(Conflict, match="already exists"):
         create_area(session, code="623001", name="又一县", level="county")
     assert session.scalar(select(Area).where(Area.code == "623001100001")).name == "北一村"
 
@@ -258,7 +258,7 @@ def test_invalid_users_are_refused(session, tree, fields, message):
 
 def test_a_taken_username_and_an_unknown_area_are_refused(session, make, tree):
     make.user("caseworker", [tree["n1"]], username="zheng")
-    with pytest.raises(InvalidInput, match="taken"):
+    with pytest.raises(Conflict, match="taken"):
         create_user(session, username="zheng", password="pass-word", role="caseworker", area_codes=["623001100001"])
     with pytest.raises(NotFound, match="623001100099"):
         create_user(session, username="feng", password="pass-word", role="caseworker", area_codes=["623001100099"])

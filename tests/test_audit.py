@@ -130,7 +130,8 @@ def test_review_decisions_and_comments(client, session, site):
 def test_approval_levels_and_status_changes(client, session, make, site):
     applicant = make.household(site["village"], status="applicant", category=None)
     path = f"/api/v1/cases/{applicant.case_number}"
-    approval = client.post(f"{path}/approvals", json={}, headers=site["caseworker"]).json["id"]
+    basis = make.visit(applicant, site["worker"])
+    approval = client.post(f"{path}/approvals", json={"basis_submission_id": basis.id}, headers=site["caseworker"]).json["id"]
     for who, body in [("caseworker", {"level": "village", "outcome": "agree", "opinion": "属实"}),
                       ("supervisor", {"level": "township", "outcome": "agree", "opinion": "同意"}),
                       ("county", {"level": "county", "outcome": "agree", "opinion": "批准", "category": "B",

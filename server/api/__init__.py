@@ -1,7 +1,6 @@
 """The JSON API for people and scripts (flask-smorest, OpenAPI at /api/v1/openapi.json)."""
 import marshmallow
 from flask import Flask
-from flask_smorest import Api
 from marshmallow import fields, validate
 from werkzeug.routing import IntegerConverter
 
@@ -14,6 +13,8 @@ class Schema(marshmallow.Schema):
     a larger one is a 422 naming the field instead of a 500 from the database."""
 
     def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
+        if field_obj.dump_only:  # never read from a request; what is sent out may be larger (a campaign's seed)
+            return
         for field in (field_obj, getattr(field_obj, "inner", None)):
             if isinstance(field, fields.Integer):
                 field.validators = [*field.validators, validate.Range(-MAX_ID - 1, MAX_ID)]
@@ -27,13 +28,18 @@ class IdConverter(IntegerConverter):
         super().__init__(url_map, min=1, max=MAX_ID)
 
 
-def register_api(app: Flask, api: Api) -> None:
+def register_api(app: Flask) -> None:
+    from .openapi import Api
+
+    api = Api(app)
     app.url_map.converters["id"] = IdConverter
     api.register_converter(IdConverter, lambda _: {"type": "integer", "minimum": 1, "maximum": MAX_ID})
     from . import (areas, audit, campaigns, cases, casefile, county_rules, due, forms, media, relatives, spotchecks,
                    standards, submissions, users)
 
     api.spec.components.security_scheme("basic", {"type": "http", "scheme": "basic"})
+    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer",
+                                                   "description": "A script's API token (docs/api.md)"})
     modules = (areas, cases, casefile, forms, users, submissions, media, due, audit, relatives, standards, campaigns,
                spotchecks, county_rules)
     for module in modules:

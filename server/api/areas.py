@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import AREA_LEVELS, Area
-from ..services.areas import areas_in_reach, create_area
+from ..services.areas import NAME_LENGTH, areas_in_reach, create_area
 from . import Schema
 from .auth import api_user, require_role
 
@@ -21,8 +21,10 @@ class AreaSchema(Schema):
 
 
 class AreaCreateSchema(Schema):
-    code = fields.String(required=True)
-    name = fields.String(required=True)
+    code = fields.String(required=True, validate=validate.Regexp(r"^([0-9]{6}|[0-9]{9}|[0-9]{12})$"), metadata={
+        "description": "Statistical division code: a county 6 digits, a township 9, a village or community 12, "
+                       "starting with its parent's code"})
+    name = fields.String(required=True, validate=[validate.Length(max=NAME_LENGTH), validate.Regexp(r"^\s*\S")])
     level = fields.String(required=True, validate=validate.OneOf(AREA_LEVELS))
     parent_code = fields.String(load_default=None)
 

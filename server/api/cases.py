@@ -26,7 +26,7 @@ class MemberSchema(Schema):
     name = fields.String()
     relation = fields.String()
     sex = fields.String()
-    birth_date = fields.Date()
+    birth_date = fields.Date(allow_none=True)
     id_number = fields.Function(lambda member: member.id_number if ids_revealed() else mask_id_number(member.id_number),
                                 metadata={"description": "Masked (region code and last four digits) unless revealed"})
     disability_grade = fields.Integer(allow_none=True)
@@ -125,6 +125,12 @@ class ApprovalSchema(Schema):
     levels = fields.List(fields.Nested(LevelOpinionSchema), dump_only=True)
 
 
+class ApprovalOpenSchema(Schema):
+    # Required: an approval with no basis would block the household's next one (one at a time).
+    basis_submission_id = fields.Integer(required=True, validate=validate.Range(min=1), metadata={
+        "description": "The household's visit the approval rests on"})
+
+
 class StatusChangeSchema(Schema):
     status = fields.String(required=True, attribute="to_status", validate=validate.OneOf(CASE_STATUSES))
     from_status = fields.String(dump_only=True)
@@ -146,7 +152,7 @@ class Approvals(MethodView):
                         rows=len(rounds))
         return rounds
 
-    @blp.arguments(ApprovalSchema)
+    @blp.arguments(ApprovalOpenSchema)
     @blp.response(201, ApprovalSchema)
     @blp.alt_response(409, description="An approval is already under way")
     def post(self, data, case_number):

@@ -6,6 +6,16 @@ from ..extensions import db
 from ..services import audit
 from . import MAX_ID
 
+# How X-Pagination is sent: flask-smorest writes the metadata as JSON text in the header (its own
+# document declares an object, which a header in OpenAPI's simple style is not).
+PAGINATION_HEADER = {
+    "description": "The page as a JSON object in one string: `total` (items in all pages), `total_pages`, and, "
+                   "when there are items, `first_page`, `last_page`, and while `page` is not past the last page "
+                   "`page`, `previous_page` (not on the first) and `next_page` (not on the last); all integers.",
+    "schema": {"type": "string", "example": '{"total": 41, "total_pages": 3, "first_page": 1, "last_page": 3, '
+                                            '"page": 2, "previous_page": 1, "next_page": 3}'},
+}
+
 
 class SqlPage(Page):
     """Paginates a select() in the database, not in memory: one query for the page, one to count."""

@@ -152,7 +152,8 @@ class ReviewDecisionSchema(Schema):
 
 
 class CommentSchema(Schema):
-    text = fields.String(required=True)
+    text = fields.String(required=True, validate=[validate.Length(max=review.COMMENT_LENGTH), validate.Regexp(r"^\s*\S")],
+                         metadata={"description": "Not blank; at most 4,000 characters"})
 
 
 class SubmissionSchema(SubmissionSummarySchema):

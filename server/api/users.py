@@ -13,6 +13,7 @@ from ..models import ROLES, ApiToken, User
 from ..services import audit
 from ..services.phone import collect_settings, phone_server_url, qr_png, settings_qr_payload
 from ..services.users import (
+    FULL_NAME_LENGTH,
     create_user,
     issue_api_token,
     issue_phone_token,
@@ -38,16 +39,19 @@ class UserSchema(Schema):
 
 
 class UserCreateSchema(Schema):
-    username = fields.String(required=True)
-    full_name = fields.String(load_default="")
+    username = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{2,64}$"))
+    full_name = fields.String(load_default="", validate=validate.Length(max=FULL_NAME_LENGTH))
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=4, max=256))
-    area_codes = fields.List(fields.String(), load_default=list)
+    area_codes = fields.List(fields.String(), load_default=list,
+                             metadata={"description": "Required (at least one) for every role but admin"})
 
 
 class ApiTokenSchema(Schema):
     id = fields.Integer(dump_only=True)
-    name = fields.String(required=True, metadata={"description": "What the token is for, e.g. monthly-export"})
+    name = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{1,64}$"),
+                         metadata={"description": "What the token is for, e.g. monthly-export: 1–64 letters, "
+                                                  "digits, '.', '_' or '-'"})
     created_at = fields.DateTime(dump_only=True)
     revoked_at = fields.DateTime(dump_only=True, allow_none=True)
 

@@ -9,6 +9,8 @@ from ..models import ReviewEvent, Submission, User, utcnow
 from . import audit
 from .submissions import submission_in_reach
 
+COMMENT_LENGTH = 4000
+
 DECISIONS = {"approve": "approved", "return": "returned", "reject": "rejected"}
 REVIEWER_ROLES = ("supervisor", "county")
 
@@ -58,8 +60,8 @@ def comment(session: Session, user: User, submission_id: int, text: str) -> Revi
     text = (text or "").strip()
     if not text:
         raise InvalidInput("A comment needs some text.")
-    if len(text) > 4000:
-        raise InvalidInput("A comment is at most 4,000 characters.")
+    if len(text) > COMMENT_LENGTH:
+        raise InvalidInput(f"A comment is at most {COMMENT_LENGTH:,} characters.")
     event = ReviewEvent(submission_id=submission.id, kind="comment", text=text, author_id=user.id)
     session.add(event)
     session.flush()
