@@ -331,14 +331,15 @@ def test_list_reads_of_households_are_audited_with_their_filters_and_counts(clie
     client.get("/api/v1/due/overdue", headers=sup)
     assert listed("overdue.list").details["filters"] == {}
 
-    send_visit(client, site)
+    visit = send_visit(client, site)
     client.get("/api/v1/submissions?form=household_visit&flagged=false", headers=sup)
     event = listed("submission.list")
     assert event.details["filters"] == {"form": "household_visit", "flagged": False}
     assert event.details["rows"] == event.details["total"]
 
     number = site["household"].case_number
-    client.post(f"/api/v1/cases/{number}/approvals", json={}, headers=site["caseworker"])
+    assert client.post(f"/api/v1/cases/{number}/approvals", json={"basis_submission_id": visit["id"]},
+                       headers=site["caseworker"]).status_code == 201
     assert len(client.get(f"/api/v1/cases/{number}/approvals", headers=sup).json) == 1
     event = only(session, action="approval.list")
     assert (event.object_type, event.object_id, event.area_id, event.details) == (
