@@ -359,6 +359,10 @@ def test_a_phones_download_of_its_household_list_is_audited(client, session, mak
     event = only(session, action="case.download")
     assert (event.user_id, event.object_type, event.object_id, event.area_id, event.details) == (
         site["worker"].id, "form", "household_visit", site["village"].id, {"filters": {}, "rows": 2})
-    # The manifest only hashes the list: it shows nothing, and is not audited.
+    # The manifest only hashes the list, and a phone that has it already is answered 304: neither
+    # shows it, and neither is audited.
     client.get(f"/key/{site['token']}/forms/household_visit/manifest", headers=OPENROSA)
+    unchanged = client.get(f"/key/{site['token']}/forms/household_visit/media/cases.csv",
+                           headers={**OPENROSA, "If-None-Match": body.headers["ETag"]})
+    assert unchanged.status_code == 304
     assert len(events(session, action="case.download")) == 1

@@ -1,23 +1,15 @@
 """Against a real server process (gunicorn, several workers): concurrent identical submissions."""
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 import requests
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
-from server import config
-from server.cli import upgrade_database
 from server.models import Attachment, Submission, SubmissionVersion
 from server.services import forms
 from server.services.areas import create_area
@@ -25,40 +17,13 @@ from server.services.users import create_user, issue_phone_token
 
 from .builders import household_visit, jpeg_with_exif
 from .conftest import FORMS_DIR
-
-ROOT = config.PROJECT_ROOT
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _database(tmp_path: Path):
-    """A database of its own: the server process cannot join the tests' rolled-back transaction."""
-    main = os.environ.get("TEST_DATABASE_URL")
-    if not main:
-        return f"sqlite:///{tmp_path / 'live.sqlite3'}", lambda: None
-    name = f"live_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(main, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(main).set(database=name).render_as_string(hide_password=False)
-
-    def drop():
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return url, drop
+from .live import gunicorn, own_database
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("live")
-    url, drop = _database(tmp_path)
-    upgrade_database(url)
+    url, drop = own_database(tmp_path)
     engine = create_engine(url)
     with Session(engine) as session:
         forms.publish_directory(session, FORMS_DIR, validate=False)  # validated by the main suite
@@ -72,27 +37,12 @@ def live(tmp_path_factory):
                               status="active", members=[Member(name="王五", relation="head", sex="male")]))
         token = issue_phone_token(session, user)
         session.commit()
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "live", "DEVELOPMENT": "1",
+    env = {"DATABASE_URL": url, "SECRET_KEY": "live", "DEVELOPMENT": "1",
            "INSTANCE_DIR": str(tmp_path), "MEDIA_DIR": str(tmp_path / "media")}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "4", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "server.log", "wb"),
-    )
-    base = f"http://127.0.0.1:{port}/key/{token}"
     try:
-        for _ in range(150):
-            try:
-                if requests.head(f"{base}/submission", headers={"X-OpenRosa-Version": "1.0"}, timeout=2).status_code == 204:
-                    break
-            except requests.RequestException:  # not listening yet, or workers still booting
-                time.sleep(0.2)
-        else:
-            raise RuntimeError((tmp_path / "server.log").read_text())
-        yield {"base": base, "engine": engine, "case": "623001100001001"}
+        with gunicorn(tmp_path, env, "--workers", "4") as base:
+            yield {"base": f"{base}/key/{token}", "engine": engine, "case": "623001100001001"}
     finally:
-        server.terminate()
-        server.wait(timeout=15)
         engine.dispose()
         drop()
 

@@ -3,11 +3,7 @@
 no "database is locked")."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
-import time
 from collections import Counter
 
 import pytest
@@ -15,46 +11,30 @@ import requests
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from server.cli import upgrade_database
 from server.models import SignInFailures
 from server.services.areas import create_area
 from server.services.users import create_user
 
-from .test_live_server import ROOT, _database, _free_port
+from .live import gunicorn, own_database
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("live_sign_in")
-    url, drop = _database(tmp_path)
-    upgrade_database(url)
+    url, drop = own_database(tmp_path)
     engine = create_engine(url)
     with Session(engine) as session:
         create_area(session, code="623001", name="县", level="county")
         create_user(session, username="live-worker", password="live-pass", role="caseworker", area_codes=["623001"])
         session.commit()
-    port = _free_port()
     # TRUSTED_PROXIES=1: X-Forwarded-For names the caller's address, so one test client can be many.
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "live", "DEVELOPMENT": "1", "TRUSTED_PROXIES": "1",
+    env = {"DATABASE_URL": url, "SECRET_KEY": "live", "DEVELOPMENT": "1", "TRUSTED_PROXIES": "1",
            "CHECK_WORKERS": "0", "INSTANCE_DIR": str(tmp_path), "MEDIA_DIR": str(tmp_path / "media")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "4", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "server.log", "wb"),
-    )
-    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "server.log"
     try:
-        for _ in range(150):
-            try:
-                requests.get(f"{base}/api/v1/openapi.json", timeout=2)
-                break
-            except requests.RequestException:
-                time.sleep(0.2)
-        else:
-            raise RuntimeError((tmp_path / "server.log").read_text())
-        yield {"base": base, "engine": engine, "log": tmp_path / "server.log"}
+        with gunicorn(tmp_path, env, "--workers", "4", log=log) as base:
+            yield {"base": base, "engine": engine, "log": log}
     finally:
-        process.terminate()
-        process.wait(timeout=15)
         engine.dispose()
         drop()
 

@@ -23,7 +23,7 @@ import requests
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
-from server.cli import upgrade_database
+from server.config import PROJECT_ROOT as ROOT
 from server.models import Household, Member, Submission, SubmissionVersion, User
 from server.services import forms
 from server.services.areas import create_area
@@ -31,7 +31,7 @@ from server.services.users import create_user, issue_api_token, issue_phone_toke
 
 from .builders import household_visit
 from .conftest import FORMS_DIR, basic_auth
-from .test_live_server import ROOT, _database, _free_port
+from .live import gunicorn, own_database
 
 LOAD_SECONDS = 20
 MIN_ROUNDS = 3  # each supervisor's round of writes, however slow the machine
@@ -43,8 +43,7 @@ OPENROSA = {"X-OpenRosa-Version": "1.0"}
 @pytest.fixture(scope="module")
 def day(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("load")
-    url, drop = _database(tmp_path)
-    upgrade_database(url)
+    url, drop = own_database(tmp_path)
     engine = create_engine(url)
     with Session(engine) as session:
         forms.publish_directory(session, FORMS_DIR, validate=False)  # validated by the main suite
@@ -71,29 +70,15 @@ def day(tmp_path_factory):
             secret = issue_api_token(session, session.scalar(select(User).where(User.username == name)), "load")[1]
             bearer[who] = {"Authorization": f"Bearer {secret}"}
         session.commit()
-    port = _free_port()
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "load", "DEVELOPMENT": "1", "CHECK_WORKERS": "0",
            "INSTANCE_DIR": str(tmp_path), "MEDIA_DIR": str(tmp_path / "media")}
     log = tmp_path / "server.log"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "4", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(log, "wb"))
-    base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(150):
-            try:
-                if requests.head(f"{base}/key/{token}/submission", headers=OPENROSA, timeout=2).status_code == 204:
-                    break
-            except requests.RequestException:
-                time.sleep(0.2)
-        else:
-            raise RuntimeError(log.read_text())
-        yield {"base": base, "phone": f"{base}/key/{token}", "engine": engine, "env": env, "log": log, "cases": cases,
-               "bearer": bearer, "basic": {who: basic_auth(name, f"pw-{who}") for who, name in people.items()},
-               "tmp": tmp_path}
+        with gunicorn(tmp_path, env, "--workers", "4", log=log) as base:
+            yield {"base": base, "phone": f"{base}/key/{token}", "engine": engine, "env": env, "log": log, "cases": cases,
+                   "bearer": bearer, "basic": {who: basic_auth(name, f"pw-{who}") for who, name in people.items()},
+                   "tmp": tmp_path}
     finally:
-        server.terminate()
-        server.wait(timeout=30)
         engine.dispose()
         drop()
 

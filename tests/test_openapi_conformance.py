@@ -14,7 +14,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -22,8 +21,6 @@ import requests
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from server import config
-from server.cli import upgrade_database
 from server.models import Household, Member
 from server.services import forms
 from server.services.areas import create_area
@@ -31,7 +28,7 @@ from server.services.users import create_user, issue_phone_token
 
 from .builders import household_visit, multipart_files
 from .conftest import FORMS_DIR
-from .test_live_server import _database, _free_port
+from .live import gunicorn, own_database
 
 CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
           "response_headers_conformance", "response_schema_conformance")
@@ -115,33 +112,18 @@ def _config(known: dict[str, list]) -> str:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("conformance")
-    url, drop = _database(tmp_path)
-    upgrade_database(url)
+    url, drop = own_database(tmp_path)
     token = _seed(url)
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "conformance", "DEVELOPMENT": "1",
+    env = {"DATABASE_URL": url, "SECRET_KEY": "conformance", "DEVELOPMENT": "1",
            "INSTANCE_DIR": str(tmp_path), "MEDIA_DIR": str(tmp_path / "media"),
            # The checks run inside the visit's request: the visits have their flags and thumbnails
            # before the run, and no background writer makes the run depend on timing.
            "CHECK_WORKERS": "0", "CHECKS_INLINE": "1"}
-    log = open(tmp_path / "server.log", "wb")
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
-                                "wsgi:app"], cwd=config.PROJECT_ROOT, env=env, stdout=log, stderr=log)
-    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "server.log"
     try:
-        for _ in range(150):
-            try:
-                requests.get(f"{base}/api/v1/openapi.json", timeout=2).raise_for_status()
-                break
-            except requests.RequestException:
-                time.sleep(0.2)
-        else:
-            raise RuntimeError((tmp_path / "server.log").read_text())
-        yield {"base": base, "log": tmp_path / "server.log", "known": _through_the_api(base, token)}
+        with gunicorn(tmp_path, env, "--workers", "2", log=log) as base:
+            yield {"base": base, "log": log, "known": _through_the_api(base, token)}
     finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
         drop()
 
 

@@ -3,10 +3,7 @@ faces slow phones and forwarded headers. A short --timeout stands for gunicorn's
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -16,8 +13,6 @@ import requests
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
-from server.cli import upgrade_database
-from server.config import PROJECT_ROOT
 from server.models import Attachment, Household, Member, SubmissionVersion
 from server.services import forms
 from server.services.areas import create_area
@@ -26,7 +21,7 @@ from server.services.users import create_user, issue_phone_token
 from .builders import household_visit
 from .conftest import FORMS_DIR
 from .slow_client import post_slowly, read_status, request_head, submission_body, trickle_headers
-from .test_live_server import _database, _free_port
+from .live import free_port, gunicorn, own_database
 
 TIMEOUT = 3  # seconds: gunicorn's --timeout in these tests (above a worker's ~2 s boot, which it also bounds)
 THREADS = 4
@@ -36,8 +31,7 @@ CASE = "623001100001001"
 @pytest.fixture(scope="module")
 def database(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("serving")
-    url, drop = _database(tmp_path)
-    upgrade_database(url)
+    url, drop = own_database(tmp_path)
     engine = create_engine(url)
     with Session(engine) as session:
         forms.publish_directory(session, FORMS_DIR, validate=False)  # validated by the main suite
@@ -60,30 +54,14 @@ def database(tmp_path_factory):
 def server(database, **settings):
     """gunicorn as `make serve` starts it (the project's gunicorn.conf.py), one worker of THREADS
     threads, on a TCP port and on a UNIX socket (`folder/server-PORT.sock`), as a proxy may reach it."""
-    port = _free_port()
+    port = free_port()
     folder = database["folder"]
-    env = {**os.environ, "DATABASE_URL": database["url"], "SECRET_KEY": "serving", "INSTANCE_DIR": str(folder),
+    env = {"DATABASE_URL": database["url"], "SECRET_KEY": "serving", "INSTANCE_DIR": str(folder),
            "MEDIA_DIR": str(folder / "media"), "CHECK_WORKERS": "0", "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
            **settings}
-    log = folder / f"server-{port}.log"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "1", "--threads", str(THREADS), "--timeout", str(TIMEOUT),
-         "--bind", f"127.0.0.1:{port}", "--bind", f"unix:{folder / f'server-{port}.sock'}", "wsgi:app"],
-        cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(log, "wb"),
-    )
-    try:
-        for _ in range(150):
-            try:
-                requests.head(f"http://127.0.0.1:{port}/submission", headers={"X-OpenRosa-Version": "1.0"}, timeout=2)
-                break
-            except requests.RequestException:
-                time.sleep(0.2)
-        else:
-            raise RuntimeError(log.read_text())
+    with gunicorn(folder, env, "--workers", "1", "--threads", str(THREADS), "--timeout", str(TIMEOUT),
+                  "--bind", f"unix:{folder / f'server-{port}.sock'}", port=port, stop_seconds=15):
         yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from server.cli import upgrade_database
 from server.errors import Conflict
 from server.extensions import BATCH_SIZE, db, make_engine, write_transaction
 from server.models import Area, AuditEvent, Campaign, Household, Member, VillageRedo, utcnow
@@ -25,13 +24,12 @@ from server.services.areas import create_area
 from server.services.users import create_user
 
 from .conftest import basic_auth, site_client
-from .test_live_server import _database
+from .live import own_database
 
 
 @pytest.fixture(scope="module")
 def own(tmp_path_factory):
-    url, drop = _database(tmp_path_factory.mktemp("transactions"))
-    upgrade_database(url)
+    url, drop = own_database(tmp_path_factory.mktemp("transactions"))
     engine = make_engine(url)
     with Session(engine) as session:
         county = create_area(session, code="629001", name="县", level="county")

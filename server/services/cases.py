@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased, selectinload
@@ -19,15 +20,24 @@ CASES_CSV_COLUMNS = ("name", "label", "village", "address", "status", "category"
 VISITED_STATUSES = ("applicant", "active", "suspended")
 
 
-def csv_bytes(header: tuple[str, ...], rows) -> bytes:
+@dataclass(frozen=True)
+class CsvFile:
+    """A list made for the phones: its bytes, and how many rows (households, villages) it holds."""
+
+    body: bytes
+    rows: int
+
+
+def csv_file(header: tuple[str, ...], rows) -> CsvFile:
+    rows = list(rows)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(rows)
-    return buffer.getvalue().encode("utf-8")
+    return CsvFile(buffer.getvalue().encode("utf-8"), len(rows))
 
 
-def cases_csv(session: Session, user: User) -> bytes:
+def cases_csv(session: Session, user: User) -> CsvFile:
     """cases.csv for select_one_from_file: the caller's households, those whose latest visit was
     returned first (with what to re-do), then by next visit due; a household due because its
     village redoes its review after a spot check is marked in its label."""
@@ -71,13 +81,13 @@ def cases_csv(session: Session, user: User) -> bytes:
         )
         for number, head, village, address, status, category, due, lat, lon, reason, redo_on in session.execute(query)
     )
-    return csv_bytes(CASES_CSV_COLUMNS, rows)
+    return csv_file(CASES_CSV_COLUMNS, rows)
 
 
-def villages_csv(session: Session, user: User) -> bytes:
+def villages_csv(session: Session, user: User) -> CsvFile:
     """villages.csv for village-level records: the caller's villages and communities."""
     query = select(Area.code, Area.name).where(reach_condition(user), Area.level == "village").order_by(Area.code)
-    return csv_bytes(("name", "label"), session.execute(query))
+    return csv_file(("name", "label"), session.execute(query))
 
 
 def cases_in_reach(session: Session, user: User, *, village_code: str | None = None, status: str | None = None):

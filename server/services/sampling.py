@@ -17,6 +17,7 @@ from ..errors import Conflict, Forbidden, InvalidInput
 from ..models import POPULATIONS, Area, Campaign, CountyRules, Household, SampleItem, Submission, User, utcnow
 from ..models.rules import DEFAULT_ERROR_THRESHOLD_PERMILLE, DEFAULT_SAMPLE_RATE_PERMILLE
 from .areas import area_by_code, is_in_reach
+from .cases import CASES_CSV_COLUMNS, CsvFile, csv_file
 from .submissions import latest_household_visits
 
 CHECKER_ROLES = ("supervisor", "county")
@@ -170,11 +171,9 @@ def assign(session: Session, campaign: Campaign, checkers: list[User]) -> int:
     return assigned
 
 
-def assignments_csv(session: Session, user: User) -> bytes:
+def assignments_csv(session: Session, user: User) -> CsvFile:
     """cases.csv of the spot_check form: only the households assigned to this checker in drawn
     campaigns, with what the check needs to find them (same columns as the caseworkers' list)."""
-    from .cases import CASES_CSV_COLUMNS, csv_bytes
-
     query = (
         select(Household.case_number, Household.head_name, Area.name, Household.address, Household.status,
                Household.category, Household.latitude, Household.longitude)
@@ -189,4 +188,4 @@ def assignments_csv(session: Session, user: User) -> bytes:
         rows.setdefault(number, (
             number, f"【抽查】{head} · {village} · {number}", village, address, status, category or "", "",
             "" if lat is None else f"{lat:.6f}", "" if lon is None else f"{lon:.6f}", ""))
-    return csv_bytes(CASES_CSV_COLUMNS, rows.values())
+    return csv_file(CASES_CSV_COLUMNS, rows.values())
