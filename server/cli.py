@@ -205,23 +205,19 @@ def households_recompute_due(county_code):
         area_by_code(db.session, county_code)  # an unknown code is an error, not "0 households"
     ids = schedule.households_to_recompute(db.session, county_code)
     changed, on, facts = [], schedule.today(), {}
-
-    def recompute(household_id):
-        household = db.session.get(Household, household_id)
-        before = household.next_visit_due
-        if household.village_id not in facts:  # read once per village
-            facts[household.village_id] = schedule.village_facts(db.session, household.village, on)
-        if schedule.recompute_due(db.session, household, on=on, facts=facts[household.village_id]) != before:
-            changed.append(household_id)
-
     # In short write transactions: a county's households take minutes, and the server and the check
     # workers write meanwhile. Stopped midway, it is run again: it sets every date again, idempotently.
     with click.progressbar(length=len(ids), label="recomputing due dates", file=sys.stderr) as bar:
-        def work(household_id):
-            recompute(household_id)
+        def recompute(household_id):
+            household = db.session.get(Household, household_id)
+            before = household.next_visit_due
+            if household.village_id not in facts:  # read once per village
+                facts[household.village_id] = schedule.village_facts(db.session, household.village, on)
+            if schedule.recompute_due(db.session, household, on=on, facts=facts[household.village_id]) != before:
+                changed.append(household_id)
             bar.update(1)
 
-        write_in_batches(ids, work)
+        write_in_batches(ids, recompute)
     click.echo(f"{len(ids)} household(s) recomputed; {len(changed)} due date(s) changed")
 
 

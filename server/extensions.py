@@ -12,6 +12,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, InvalidatePoolError
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
+from .errors import Conflict
+
 
 class Database:
     """One engine and one scoped session per app; services receive the session and flush, the
@@ -137,8 +139,6 @@ def write_transaction(session=None) -> Iterator[Session]:
 
     A unique constraint that refuses the write means someone did the same at the same moment (two
     people recording one approval level, two areas with one code): Conflict, a 409."""
-    from .errors import Conflict
-
     session = session or db.session
     if _in_transaction(session):
         raise RuntimeError("write_transaction() inside a transaction: end the read first (commit it)")
