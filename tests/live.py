@@ -16,9 +16,18 @@ from pathlib import Path
 import requests
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from server.cli import upgrade_database
 from server.config import PROJECT_ROOT
+from server.models import Household, Member
+from server.services import forms
+from server.services.areas import create_area
+from server.services.users import create_user, issue_phone_token
+
+from .conftest import FORMS_DIR
+
+ONE_CASE = "623001100001001"  # the household seed_one_household makes
 
 
 def free_port() -> int:
@@ -47,6 +56,22 @@ def own_database(tmp_path: Path) -> tuple[str, Callable[[], None]]:
 
     upgrade_database(url)
     return url, drop
+
+
+def seed_one_household(session: Session) -> str:
+    """The published forms, a county with one village, a caseworker there and the household
+    ONE_CASE in it; committed. Returns the caseworker's phone token."""
+    forms.publish_directory(session, FORMS_DIR, validate=False)  # validated by the main suite
+    create_area(session, code="623001", name="县", level="county")
+    create_area(session, code="623001100", name="镇", level="township", parent_code="623001")
+    village = create_area(session, code="623001100001", name="村", level="village", parent_code="623001100")
+    user = create_user(session, username="live-worker", password="live-pass", role="caseworker",
+                       area_codes=[village.code])
+    session.add(Household(case_number=ONE_CASE, village_id=village.id, head_name="王五", residence="rural",
+                          status="active", members=[Member(name="王五", relation="head", sex="male")]))
+    token = issue_phone_token(session, user)
+    session.commit()
+    return token
 
 
 @contextlib.contextmanager

@@ -11,13 +11,9 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
 from server.models import Attachment, Submission, SubmissionVersion
-from server.services import forms
-from server.services.areas import create_area
-from server.services.users import create_user, issue_phone_token
 
 from .builders import household_visit, jpeg_with_exif
-from .conftest import FORMS_DIR
-from .live import gunicorn, own_database
+from .live import ONE_CASE, gunicorn, own_database, seed_one_household
 
 
 @pytest.fixture(scope="module")
@@ -26,22 +22,12 @@ def live(tmp_path_factory):
     url, drop = own_database(tmp_path)
     engine = create_engine(url)
     with Session(engine) as session:
-        forms.publish_directory(session, FORMS_DIR, validate=False)  # validated by the main suite
-        create_area(session, code="623001", name="县", level="county")
-        create_area(session, code="623001100", name="镇", level="township", parent_code="623001")
-        village = create_area(session, code="623001100001", name="村", level="village", parent_code="623001100")
-        user = create_user(session, username="live-worker", password="live-pass", role="caseworker", area_codes=[village.code])
-        from server.models import Household, Member
-
-        session.add(Household(case_number="623001100001001", village_id=village.id, head_name="王五", residence="rural",
-                              status="active", members=[Member(name="王五", relation="head", sex="male")]))
-        token = issue_phone_token(session, user)
-        session.commit()
+        token = seed_one_household(session)
     env = {"DATABASE_URL": url, "SECRET_KEY": "live", "DEVELOPMENT": "1",
            "INSTANCE_DIR": str(tmp_path), "MEDIA_DIR": str(tmp_path / "media")}
     try:
         with gunicorn(tmp_path, env, "--workers", "4") as base:
-            yield {"base": f"{base}/key/{token}", "engine": engine, "case": "623001100001001"}
+            yield {"base": f"{base}/key/{token}", "engine": engine, "case": ONE_CASE}
     finally:
         engine.dispose()
         drop()

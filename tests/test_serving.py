@@ -13,19 +13,15 @@ import requests
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
-from server.models import Attachment, Household, Member, SubmissionVersion
-from server.services import forms
-from server.services.areas import create_area
-from server.services.users import create_user, issue_phone_token
+from server.models import Attachment, SubmissionVersion
 
 from .builders import household_visit
-from .conftest import FORMS_DIR
 from .slow_client import post_slowly, read_status, request_head, submission_body, trickle_headers
-from .live import free_port, gunicorn, own_database
+from .live import ONE_CASE, free_port, gunicorn, own_database, seed_one_household
 
 TIMEOUT = 3  # seconds: gunicorn's --timeout in these tests (above a worker's ~2 s boot, which it also bounds)
 THREADS = 4
-CASE = "623001100001001"
+CASE = ONE_CASE
 
 
 @pytest.fixture(scope="module")
@@ -34,15 +30,7 @@ def database(tmp_path_factory):
     url, drop = own_database(tmp_path)
     engine = create_engine(url)
     with Session(engine) as session:
-        forms.publish_directory(session, FORMS_DIR, validate=False)  # validated by the main suite
-        create_area(session, code="623001", name="县", level="county")
-        create_area(session, code="623001100", name="镇", level="township", parent_code="623001")
-        village = create_area(session, code="623001100001", name="村", level="village", parent_code="623001100")
-        user = create_user(session, username="slow-worker", password="slow-pass", role="caseworker", area_codes=[village.code])
-        session.add(Household(case_number=CASE, village_id=village.id, head_name="王五", residence="rural",
-                              status="active", members=[Member(name="王五", relation="head", sex="male")]))
-        token = issue_phone_token(session, user)
-        session.commit()
+        token = seed_one_household(session)
     try:
         yield {"url": url, "engine": engine, "token": token, "folder": tmp_path}
     finally:
