@@ -5,7 +5,8 @@ import hashlib
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
@@ -91,16 +92,16 @@ class LocalStorage:
 
         durable=True (evidence): each file's bytes are fsynced before it takes its name, and each
         folder that gained a name (a file, or a new folder) is fsynced before returning. A
-        submission's files go through each step together, so the folders' fsyncs after the first
-        find their entries already on disk (the filesystem's journal commits once for the lot
-        instead of once per file). Files that can be made again from the evidence (thumbnails) skip
-        the fsyncs.
+        submission's files go through each step together, their fsyncs at once (see _at_once), so
+        the filesystem's journal commits once for the lot instead of once per file. Files that can
+        be made again from the evidence (thumbnails) skip the fsyncs.
         """
         pending = [staged for staged in files if not staged.committed]
         for staged in pending:
             staged.flush()
-            if durable:
-                os.fsync(staged._file.fileno())
+        if durable:
+            _at_once(os.fsync, [staged._file.fileno() for staged in pending])
+        for staged in pending:
             staged.close()
         folders = set()
         for staged in pending:
@@ -123,8 +124,7 @@ class LocalStorage:
                 os.replace(staged.path, target)
             folders.add(target.parent)
         if durable:
-            for folder in folders:
-                _fsync_directory(folder)
+            _at_once(_fsync_directory, folders)
         for staged in pending:
             staged.committed = True
 
@@ -153,6 +153,25 @@ class LocalStorage:
                 path.unlink(missing_ok=True)
                 removed += 1
         return removed
+
+
+# fsync waits on the disk, not on the CPU (the GIL is let go meanwhile). One after another, a full
+# visit's nine files took 26-31 ms to sync on the development machine; from threads at once, 2-3 ms:
+# the journal commits once for all of them. Pools are per process: threads do not survive a fork.
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+
+
+def _at_once(sync: Callable[[object], None], items: Iterable) -> None:
+    items = list(items)
+    if len(items) < 2:
+        for item in items:
+            sync(item)
+        return
+    pool = _POOLS.get(os.getpid())
+    if pool is None:
+        pool = _POOLS.setdefault(os.getpid(), ThreadPoolExecutor(max_workers=16, thread_name_prefix="fsync"))
+    for _ in pool.map(sync, items):  # waits for all; the first failure is raised
+        pass
 
 
 def _fsync_directory(folder: Path) -> None:
