@@ -3,7 +3,7 @@
 bench/ingest.py measures throughput over HTTP; on a 2-core machine whose speed drifts within
 minutes, and with the load generator on the same cores, its share of the floor moves by a tenth
 between runs. This one calls both WSGI apps directly in this process, one upload at a time, with the
-same pre-encoded bodies (the workloads of bench/ingest.py), and prints the CPU time and wall time
+same pre-encoded bodies ((a) XML and one photo, (b) a full visit), and prints the CPU time and wall time
 each takes per upload: the figures docs/performance.md works from. Ours answers without its checks,
 as in production (the check workers decode the pictures after the answer). Creating a file costs
 more on a filesystem where many were just deleted (a test run, say), so ours, which creates more,
@@ -17,13 +17,17 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import secrets
 import statistics
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 from urllib3.filepost import encode_multipart_formdata
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
 from werkzeug.test import EnvironBuilder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,8 +35,65 @@ sys.path.insert(0, str(ROOT))
 
 from bench import floor_app  # noqa: E402
 from bench.common import empty_database  # noqa: E402
-from bench.ingest import prepare, workload_a, workload_b  # noqa: E402
 from server import create_app  # noqa: E402
+from server.cli import upgrade_database  # noqa: E402
+from server.models import Household, Member  # noqa: E402
+from server.services import forms  # noqa: E402
+from server.services.areas import create_area  # noqa: E402
+from server.services.users import create_user, issue_phone_token  # noqa: E402
+from tests.builders import household_visit, instance_xml, jpeg_with_exif  # noqa: E402
+
+# Visits go to a village's households in turn, as a day's uploads do: the receipt's work that grows
+# with a household's own history (its due date reads all its visits) stays at a real size.
+HOUSEHOLDS = 200
+CASES = [f"623001100001{n:03d}" for n in range(1, HOUSEHOLDS + 1)]
+
+
+def prepare(url: str) -> str:
+    upgrade_database(url)
+    engine = create_engine(url)
+    with Session(engine) as session:
+        forms.publish_directory(session, ROOT / "forms", validate=False)
+        create_area(session, code="623001", name="基准县", level="county")
+        create_area(session, code="623001100", name="基准镇", level="township", parent_code="623001")
+        village = create_area(session, code="623001100001", name="基准村", level="village", parent_code="623001100")
+        user = create_user(session, username="bench", password="bench-pass", role="caseworker", area_codes=[village.code])
+        session.add_all(Household(case_number=case, village_id=village.id, head_name="王五", residence="rural",
+                                  status="active", latitude=35.0312, longitude=104.7104,
+                                  members=[Member(name="王五", relation="head", sex="male")]) for case in CASES)
+        token = issue_phone_token(session, user)
+        session.commit()
+    engine.dispose()
+    return token
+
+
+def _unique(body: bytes) -> bytes:
+    # Bytes after a JPEG's or PNG's end marker are ignored by decoders: each file is new content.
+    return body + secrets.token_bytes(16)
+
+
+def workload_a(count: int):
+    photo = jpeg_with_exif(None, seed=3, lat=35.0312, lon=104.7104, quality=88)
+    template_id = f"uuid:{uuid.uuid4()}"
+    xml = instance_xml("relative_registration", {"case_id": CASES[0], "member_name": "王五", "official_name": "王大",
+                                                  "official_type": "village_cadre", "relationship": "sibling",
+                                                  "paper_photo": "paper.jpg"}, instance_id=template_id)
+    for n in range(count):
+        yield _for_case(xml, template_id, n), {"paper.jpg": _unique(photo)}
+
+
+def workload_b(count: int):
+    template_id = f"uuid:{uuid.uuid4()}"
+    xml, files = household_visit(CASES[0], instance_id=template_id)
+    for n in range(count):
+        yield (_for_case(xml, template_id, n),
+               {name: _unique(body) if not name.endswith(".csv") else body for name, body in files.items()})
+
+
+def _for_case(xml: bytes, template_id: str, n: int) -> bytes:
+    xml = xml.replace(template_id.encode(), f"uuid:{uuid.uuid4()}".encode())
+    return xml.replace(f"<case_id>{CASES[0]}</case_id>".encode(), f"<case_id>{CASES[n % HOUSEHOLDS]}</case_id>".encode())
+
 
 WORKLOADS = {"(a) XML + one 200 KB JPEG": workload_a, "(b) full visit, 5 photos + 3 signatures": workload_b}
 

@@ -1,23 +1,31 @@
-"""Benchmark: submissions per second into a real server, against a bare streaming floor.
+"""Benchmark: full home visits as a phone sends them, to our server and to ODK Central side by side.
 
-For each database (SQLite in a temporary folder; PostgreSQL too when BENCH_DATABASE_URL is set),
-gunicorn serves the app; clients post (a) XML plus one ~200 KB JPEG and (b) a full household visit
-(five ~250 KB photos, three signature PNGs, audit.csv), sequentially and with 8 concurrent
-clients. Every submission is unique (its own instanceID and photo bytes), so nothing is skipped as
-a duplicate. The same payloads go to bench/floor_app.py, in turn with ours: each figure is the median
-of --rounds runs, and the share of the floor is the median of each run's ratio to the floor run just
-before it, so the machine's drifting speed falls on both alike. Prints submissions/s, p50/p95
-latency, the largest worker RSS, and our throughput as a percentage of the floor. The check worker
-that gunicorn.conf.py starts decodes pictures and runs the checks after each answer, on the same
-2 cores at a lower priority; after each run the bench waits for it to catch up and prints how long
-that took, and the rate of the whole job (answers and checks) end to end.
+Ours runs as `make serve` runs it: `flask dev-setup` (the demo county, its caseworker's phone
+token), then gunicorn with the project's gunicorn.conf.py, --workers 2 and its two check workers,
+on SQLite in a temporary folder or on the PostgreSQL database BENCH_DATABASE_URL names. Central
+v2026.2.2 (bench/central.py) runs when BENCH_CENTRAL_DIR names its installed folder, on its own
+database of the cluster BENCH_ADMIN_URL names (by default BENCH_DATABASE_URL's cluster): put
+both on one cluster with the same fsync.
 
-    .venv/bin/python bench/ingest.py [--count-a 400] [--count-b 120] [--rounds 5] [--workers 4]
-    CHECK_WORKERS=0 .venv/bin/python bench/ingest.py    # the answers alone, no check worker
+A visit is the household_visit form filled as Collect fills it (tests/builders.py: the five
+sights' photos, the two investigators' and the head's signatures, audit.csv; ~1.25 MB), new each
+time (its own instanceID and photo bytes), posted with Python `requests` through the phone-token
+URL (ours) or the app user's key URL (Central), to the demo caseworker's households in turn. Each
+round posts --visits visits to one server and then to the other (which goes first alternates),
+with 1 and with 8 clients; before a run starts, both servers' deferred work is done (our check
+workers' queue, Central's unprocessed audit events), and after ours, how long the checks took to
+finish is printed: the target is the last visit's flags stored within a minute of the burst.
+Prints each round's rates, p50 / p95, the ratio ours / Central, their medians, and the peak
+proportional set size (PSS: shared pages counted once) of each server's whole process tree.
+
+    .venv/bin/python bench/ingest.py [--visits 300] [--rounds 3] [--clients 1 8]
+    BENCH_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:55433/bench \\
+      BENCH_CENTRAL_DIR=<central folder> .venv/bin/python bench/ingest.py
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import secrets
 import statistics
@@ -30,103 +38,145 @@ import uuid
 from pathlib import Path
 
 import requests
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import empty_database, free_port  # noqa: E402
-from server.cli import upgrade_database  # noqa: E402
-from server.models import Household, Member  # noqa: E402
-from server.services import checking, forms  # noqa: E402
-from server.services.areas import create_area  # noqa: E402
-from server.services.users import create_user, issue_phone_token  # noqa: E402
-from tests.builders import household_visit, instance_xml, jpeg_with_exif  # noqa: E402
+from bench.common import empty_database, free_port, tree_pss_mb  # noqa: E402
+from server.models import Area, Form, FormVersion, Household  # noqa: E402
+from server.services import checking  # noqa: E402
+from server.services.areas import reach_condition  # noqa: E402
+from server.services.cases import VISITED_STATUSES  # noqa: E402
+from server.services.users import user_by_username  # noqa: E402
+from tests.builders import household_visit  # noqa: E402
 
 OPENROSA = {"X-OpenRosa-Version": "1.0"}
-# Visits go to a village's households in turn, as a day's uploads do: the receipt's work that grows
-# with a household's own history (its due date reads all its visits) stays at a real size.
-HOUSEHOLDS = 200
-CASES = [f"623001100001{n:03d}" for n in range(1, HOUSEHOLDS + 1)]
+CASEWORKER = "demo-caseworker"
 
 
-def prepare(url: str) -> str:
-    upgrade_database(url)
-    engine = create_engine(url)
-    with Session(engine) as session:
-        forms.publish_directory(session, ROOT / "forms", validate=False)
-        create_area(session, code="623001", name="基准县", level="county")
-        create_area(session, code="623001100", name="基准镇", level="township", parent_code="623001")
-        village = create_area(session, code="623001100001", name="基准村", level="village", parent_code="623001100")
-        user = create_user(session, username="bench", password="bench-pass", role="caseworker", area_codes=[village.code])
-        session.add_all(Household(case_number=case, village_id=village.id, head_name="王五", residence="rural",
-                                  status="active", latitude=35.0312, longitude=104.7104,
-                                  members=[Member(name="王五", relation="head", sex="male")]) for case in CASES)
-        token = issue_phone_token(session, user)
-        session.commit()
-    engine.dispose()
-    return token
+class Visits:
+    """New full visits to the given households in turn: one built visit per household, each copy
+    with its own instanceID and its photos' and signatures' bytes made new (bytes after a JPEG's or
+    PNG's end marker are ignored by decoders)."""
+
+    def __init__(self, cases: list[str]):
+        self.cases, self.built, self.sent = cases, {}, 0
+
+    def take(self, count: int) -> list[tuple[bytes, dict[str, bytes]]]:
+        return [self._next() for _ in range(count)]
+
+    def _next(self):
+        case = self.cases[self.sent % len(self.cases)]
+        self.sent += 1
+        if case not in self.built:
+            instance = f"uuid:{uuid.uuid4()}"
+            self.built[case] = (instance, *household_visit(case, instance_id=instance))
+        instance, xml, files = self.built[case]
+        return (xml.replace(instance.encode(), f"uuid:{uuid.uuid4()}".encode()),
+                {name: body if name.endswith(".csv") else body + secrets.token_bytes(16) for name, body in files.items()})
 
 
-def _unique(body: bytes) -> bytes:
-    # Bytes after a JPEG's or PNG's end marker are ignored by decoders: each file is new content.
-    return body + secrets.token_bytes(16)
+class Ours:
+    name = "ours"
 
+    def __init__(self, folder: str, database_url: str | None):
+        self.folder = Path(folder)
+        self.database_url = database_url or f"sqlite:///{folder}/bench.sqlite3"
+        empty_database(self.database_url)
+        self.env = {**os.environ, "DATABASE_URL": self.database_url, "DEVELOPMENT": "1", "INSTANCE_DIR": folder,
+                    "MEDIA_DIR": f"{folder}/media"}
+        self.process = None
 
-def workload_a(count: int):
-    photo = jpeg_with_exif(None, seed=3, lat=35.0312, lon=104.7104, quality=88)
-    template_id = f"uuid:{uuid.uuid4()}"
-    xml = instance_xml("relative_registration", {"case_id": CASES[0], "member_name": "王五", "official_name": "王大",
-                                                  "official_type": "village_cadre", "relationship": "sibling",
-                                                  "paper_photo": "paper.jpg"}, instance_id=template_id)
-    for n in range(count):
-        yield _for_case(xml, template_id, n), {"paper.jpg": _unique(photo)}
-
-
-def workload_b(count: int):
-    template_id = f"uuid:{uuid.uuid4()}"
-    xml, files = household_visit(CASES[0], instance_id=template_id)
-    for n in range(count):
-        yield (_for_case(xml, template_id, n),
-               {name: _unique(body) if not name.endswith(".csv") else body for name, body in files.items()})
-
-
-def _for_case(xml: bytes, template_id: str, n: int) -> bytes:
-    xml = xml.replace(template_id.encode(), f"uuid:{uuid.uuid4()}".encode())
-    return xml.replace(f"<case_id>{CASES[0]}</case_id>".encode(), f"<case_id>{CASES[n % HOUSEHOLDS]}</case_id>".encode())
-
-
-def start(command: list[str], env: dict, port: int) -> subprocess.Popen:
-    log = open(os.environ.get("BENCH_SERVER_LOG", os.devnull), "ab")
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
-    for _ in range(200):
+    @contextlib.contextmanager
+    def serving(self):
+        port = free_port()
+        self.env["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
+        flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+        subprocess.run([*flask, "dev-setup"], cwd=ROOT, env=self.env, check=True, stdout=subprocess.DEVNULL)
+        token = (self.folder / f"{CASEWORKER}.token").read_text().strip()
+        self.url = f"http://127.0.0.1:{port}/key/{token}/submission"
+        log = open(os.environ.get("BENCH_SERVER_LOG", os.devnull), "ab")
+        self.process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
+                                         "wsgi:app"], cwd=ROOT, env=self.env, stdout=log, stderr=log)
+        self.engine = create_engine(self.database_url)
         try:
-            requests.head(f"http://127.0.0.1:{port}/", timeout=1)
-            return process
+            wait_until_up(f"http://127.0.0.1:{port}/")
+            yield self
+        finally:
+            self.process.terminate()
+            self.process.wait()
+            self.engine.dispose()
+
+    def cases(self) -> list[str]:
+        with Session(self.engine) as session:
+            user = user_by_username(session, CASEWORKER)
+            return list(session.scalars(
+                select(Household.case_number).join(Area, Area.id == Household.village_id)
+                .where(reach_condition(user), Household.status.in_(VISITED_STATUSES)).order_by(Household.case_number)))
+
+    def pending(self) -> int:
+        with Session(self.engine) as session:
+            return checking.pending(session)[0]
+
+    def form_xml(self, form_id: str) -> bytes:
+        """The XForm as we publish it (the same bytes the phones download)."""
+        with Session(self.engine) as session:
+            return session.scalar(select(FormVersion.xml).join(Form, Form.id == FormVersion.form_pk)
+                                  .where(Form.form_id == form_id).order_by(FormVersion.id.desc()).limit(1))
+
+
+def wait_until_up(url: str) -> None:
+    for _ in range(600):
+        try:
+            requests.head(url, timeout=1)
+            return
         except requests.RequestException:
             time.sleep(0.1)
-    raise RuntimeError("server did not start")
+    raise RuntimeError(f"{url} did not answer")
 
 
-def worker_rss_mb(master: subprocess.Popen) -> float:
-    children = Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()
-    rss = []
-    for pid in children:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                rss.append(int(line.split()[1]) / 1024)
-    return max(rss) if rss else 0.0
+def wait_drained(server) -> float:
+    """Seconds until the server has no deferred work left."""
+    began = time.perf_counter()
+    while server.pending():
+        time.sleep(0.05)
+    return time.perf_counter() - began
 
 
-def run(url: str, payloads: list, clients: int) -> tuple[float, list[float]]:
+class PeakPss:
+    """The largest PSS of a process tree, sampled every quarter second while the block runs."""
+
+    def __init__(self, pid: int):
+        self.pid, self.peak, self._stop = pid, 0.0, threading.Event()
+
+    def __enter__(self):
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self):
+        while True:
+            self.peak = max(self.peak, tree_pss_mb(self.pid))
+            if self._stop.wait(0.25):
+                return
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def post_all(url: str, visits: list, clients: int) -> tuple[float, list[float]]:
+    """Posts every visit (each must answer 201) from `clients` threads; (visits/s, latencies in s)."""
     latencies: list[float] = []
-    queue = list(payloads)
+    queue = list(visits)
     lock = threading.Lock()
+    failures: list[str] = []
 
     def client():
         http = requests.Session()
-        while True:
+        while not failures:
             with lock:
                 if not queue:
                     return
@@ -135,7 +185,8 @@ def run(url: str, payloads: list, clients: int) -> tuple[float, list[float]]:
             began = time.perf_counter()
             response = http.post(url, files=parts, headers=OPENROSA, timeout=120)
             latencies.append(time.perf_counter() - began)
-            assert response.status_code == 201, (response.status_code, response.text[:300])
+            if response.status_code != 201:
+                failures.append(f"{response.status_code} {response.text[:300]}")
 
     threads = [threading.Thread(target=client) for _ in range(clients)]
     began = time.perf_counter()
@@ -143,96 +194,72 @@ def run(url: str, payloads: list, clients: int) -> tuple[float, list[float]]:
         thread.start()
     for thread in threads:
         thread.join()
-    return len(payloads) / (time.perf_counter() - began), latencies
+    if failures:
+        raise RuntimeError(f"{url}: {failures[0]}")
+    return len(visits) / (time.perf_counter() - began), latencies
 
 
-def wait_for_checks(url: str) -> float:
-    """Seconds until the check worker has nothing left waiting."""
-    engine = create_engine(url)
-    began = time.perf_counter()
-    try:
-        while True:
-            with Session(engine) as session:
-                if checking.pending(session)[0] == 0:
-                    return time.perf_counter() - began
-            time.sleep(0.05)
-    finally:
-        engine.dispose()
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[int(share * (len(ordered) - 1))]
 
 
-def figures(rate: float, latencies: list[float]) -> str:
-    ms = sorted(x * 1000 for x in latencies)
-    return f"{rate:7.1f}/s   p50 {statistics.median(ms):6.1f} ms   p95 {ms[int(0.95 * (len(ms) - 1))]:6.1f} ms"
+def round_of(server, visits: list, clients: int) -> dict:
+    wait_drained(server)
+    with PeakPss(server.process.pid) as pss:
+        rate, latencies = post_all(server.url, visits, clients)
+        drained = wait_drained(server)
+    ms = [1000 * x for x in latencies]
+    return {"rate": rate, "p50": statistics.median(ms), "p95": percentile(ms, 0.95), "drained": drained, "pss": pss.peak}
+
+
+def report(clients: int, rounds: dict[str, list[dict]]) -> None:
+    print(f"\n{clients} client(s)")
+    for index in range(len(rounds["ours"])):
+        line = f"  round {index + 1}:"
+        for name, results in rounds.items():
+            r = results[index]
+            line += f"  {name} {r['rate']:5.1f}/s p50 {r['p50']:5.0f} p95 {r['p95']:5.0f} ms"
+        if "Central" in rounds:
+            line += f"  ratio {rounds['ours'][index]['rate'] / rounds['Central'][index]['rate']:.2f}"
+        print(line + f"  (ours' checks done {rounds['ours'][index]['drained']:.1f} s after)", flush=True)
+    line = "  median: "
+    for name, results in rounds.items():
+        line += (f"  {name} {statistics.median(r['rate'] for r in results):5.1f}/s"
+                 f" p50 {statistics.median(r['p50'] for r in results):5.0f} ms, PSS peak {max(r['pss'] for r in results):.0f} MB")
+    if "Central" in rounds:
+        ratios = [o["rate"] / c["rate"] for o, c in zip(rounds["ours"], rounds["Central"])]
+        line += f"  ratio {statistics.median(ratios):.2f}"
+        drains = [r["drained"] for r in rounds["Central"]]
+        line += f"; Central's events done {max(drains):.1f} s after at most"
+    print(line, flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count-a", type=int, default=400)
-    parser.add_argument("--count-b", type=int, default=120)
-    parser.add_argument("--rounds", type=int, default=5, help="alternating floor/ours runs per figure (median)")
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--visits", type=int, default=300, help="visits per run")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 8])
     args = parser.parse_args()
-    databases = [("sqlite", None)] + ([("postgresql", os.environ["BENCH_DATABASE_URL"])] if os.environ.get("BENCH_DATABASE_URL") else [])
-    workloads = [("(a) XML + one 200 KB JPEG", workload_a, args.count_a), ("(b) full visit, 5 photos + 3 signatures", workload_b, args.count_b)]
-    print("building payloads ...", flush=True)
-    floor_payloads = {name: list(make(count)) for name, make, count in workloads}
-    sizes = {name: len(xml) + sum(map(len, files.values())) for name, [(xml, files), *_] in floor_payloads.items()}
-    with tempfile.TemporaryDirectory() as floor_folder:
-        floor_port = free_port()
-        # --config /dev/null: not the project's gunicorn.conf.py, whose check workers are no part of a bare app
-        floor = start([sys.executable, "-m", "gunicorn", "--config", os.devnull, "--workers", str(args.workers),
-                       "--bind", f"127.0.0.1:{floor_port}", "bench.floor_app:app"], {**os.environ, "FLOOR_DIR": floor_folder},
-                      floor_port)
-        try:
-            print(f"floor: bare WSGI, multipart streamed to disk with fsync, {args.workers} workers; each figure is the median"
-                  f" of {args.rounds} runs, floor and ours in turn (this machine's speed drifts)")
-            for database, configured in databases:
-                _bench_database(database, configured, workloads, floor_payloads, sizes, f"http://127.0.0.1:{floor_port}/", args)
-        finally:
-            floor.terminate()
-            floor.wait()
-
-
-def _bench_database(database, configured, workloads, floor_payloads, sizes, floor_url, args) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        url = configured or f"sqlite:///{folder}/bench.sqlite3"
-        empty_database(url)
-        token = prepare(url)
-        port = free_port()
-        env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "DEVELOPMENT": "1", "INSTANCE_DIR": folder,
-               "MEDIA_DIR": f"{folder}/media"}
-        server = start([sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--bind",
-                        f"127.0.0.1:{port}", "wsgi:app"], env, port)
-        ours_url = f"http://127.0.0.1:{port}/key/{token}/submission"
-        checking_after = os.environ.get("CHECK_WORKERS") != "0"
-        try:
-            print(f"\nours on {database}, gunicorn {args.workers} workers as gunicorn.conf.py sets them (gthread)"
-                  + ("" if checking_after else ", no check worker (CHECK_WORKERS=0)"))
-            for name, make, count in workloads:
-                for clients in (1, 8):
-                    floor_rates, rates, latencies, lags = [], [], [], []
-                    for _ in range(args.rounds):
-                        floor_rates.append(run(floor_url, floor_payloads[name], clients)[0])
-                        fresh = list(make(count))
-                        rate, times = run(ours_url, fresh, clients)
-                        rates.append(rate)
-                        latencies += times
-                        if checking_after:
-                            lags.append(wait_for_checks(url))
-                    rate, floor_rate = statistics.median(rates), statistics.median(floor_rates)
-                    shares = [100 * r / f for r, f in zip(rates, floor_rates)]
-                    print(f"  {name:<42} {clients} client(s)  {figures(rate, latencies)}   floor {floor_rate:6.1f}/s"
-                          f"   {statistics.median(shares):5.1f} % of floor   ({sizes[name] // 1024} KB each)", flush=True)
-                    print(f"  {'':<42} each run's share of the floor: {' '.join(f'{x:.0f}' for x in shares)} %", flush=True)
-                    if checking_after:
-                        lag = statistics.median(lags)
-                        overall = count / (count / rate + lag)
-                        print(f"  {'':<42} checks caught up {lag:5.1f} s after the last answer:"
-                              f" {overall:.1f}/s end to end", flush=True)
-            print(f"  largest worker RSS after the runs: {worker_rss_mb(server):.0f} MB")
-        finally:
-            server.terminate()
-            server.wait()
+    central_dir = os.environ.get("BENCH_CENTRAL_DIR")
+    with tempfile.TemporaryDirectory() as folder, contextlib.ExitStack() as stack:
+        ours = stack.enter_context(Ours(folder, os.environ.get("BENCH_DATABASE_URL")).serving())
+        servers = [ours]
+        if central_dir:
+            from bench.central import central
+            admin_url = os.environ.get("BENCH_ADMIN_URL") or os.environ["BENCH_DATABASE_URL"]
+            theirs = stack.enter_context(central(central_dir, admin_url))
+            theirs.publish(ours.form_xml("household_visit"))
+            servers.append(theirs)
+        visits = Visits(ours.cases())
+        print(f"{len(visits.cases)} households of {CASEWORKER}; {args.visits} visits a run, {args.rounds} rounds,"
+              f" {' and '.join(s.name for s in servers)} in turn (who goes first alternates)", flush=True)
+        for clients in args.clients:
+            rounds: dict[str, list[dict]] = {server.name: [] for server in servers}
+            for index in range(args.rounds):
+                for server in servers[::-1] if index % 2 else servers:
+                    rounds[server.name].append(round_of(server, visits.take(args.visits), clients))
+            report(clients, rounds)
 
 
 if __name__ == "__main__":
