@@ -5,6 +5,7 @@ from .audit import AuditEvent
 from .base import Base, utcnow
 from .cases import CASE_STATUSES, CATEGORIES, RELATIONS, RESIDENCES, SEXES, WORK_CAPACITIES, Household, Member
 from .forms import Form, FormVersion
+from .lists import ListVersion
 from .redos import VillageRedo
 from .rules import AssistanceRules, CountyRules, Standard
 from .sampling import POPULATIONS, RESULTS, Campaign, SampleItem
@@ -37,6 +38,7 @@ __all__ = [
     "Form",
     "FormVersion",
     "Household",
+    "ListVersion",
     "Member",
     "PhoneToken",
     "RELATIONS",

@@ -1,8 +1,6 @@
 """formList, form download, manifest and media download for phones."""
 from __future__ import annotations
 
-import hashlib
-
 from flask import Response, current_app, g, request, url_for
 from werkzeug.http import http_date
 
@@ -11,16 +9,17 @@ from ..extensions import begin_read, db, write_transaction
 from ..services import audit
 from ..services import cases as case_service
 from ..services import forms as form_service
-from ..services import sampling
+from ..services import phone_lists, sampling
 from . import bp
 from . import xml as render
 from .auth import authenticate_phone
 
 OPENROSA_VERSION = "1.0"
 
-# Each generated manifest file, made for the caller.
+# Each generated manifest file, made for the caller; the caseworkers' cases.csv kept while its
+# households did not change (services/phone_lists.py).
 MEDIA_BUILDERS = {
-    "cases.csv": case_service.cases_csv,
+    "cases.csv": phone_lists.cached("cases.csv", case_service.cases_csv),
     "villages.csv": case_service.villages_csv,
 }
 # A form may have its own list: the spot check's households are the checker's assignments.
@@ -118,7 +117,7 @@ def manifest(form_id: str):
     entries = [
         render.MediaEntry(
             filename=name,
-            md5=hashlib.md5(_media_file(form_id, name).body).hexdigest(),
+            md5=_media_file(form_id, name).md5,
             download_url=_external("media", form_id=form_id, filename=name),
         )
         for name in found.media_files
@@ -132,7 +131,7 @@ def media(form_id: str, filename: str):
     if filename not in found.media_files:
         raise NotFound(f"Form {form_id!r} has no file {filename!r}.")
     made = _media_file(form_id, filename)
-    response = _cached(made.body, "text/csv; charset=utf-8", hashlib.md5(made.body).hexdigest())
+    response = _cached(made.body, "text/csv; charset=utf-8", made.md5)
     if filename == "cases.csv" and response.status_code == 200:
         # The phone's list of households (names, addresses) is a list read of personal data: audited
         # as the API's lists are, its event written in a short write transaction after the read,

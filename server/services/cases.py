@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from dataclasses import dataclass
+from functools import cached_property
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased, selectinload
@@ -26,6 +28,11 @@ class CsvFile:
 
     body: bytes
     rows: int
+
+    @cached_property
+    def md5(self) -> str:
+        """The manifest's hash and the download's ETag (worked out once for a kept list)."""
+        return hashlib.md5(self.body).hexdigest()
 
 
 def csv_file(header: tuple[str, ...], rows) -> CsvFile:
