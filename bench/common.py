@@ -1,4 +1,5 @@
-"""What the benchmarks share: a free port to serve on, and an empty database to start from."""
+"""What the benchmarks share: a free port to serve on, an empty database to start from, and a
+server's memory."""
 from __future__ import annotations
 
 import socket
@@ -26,17 +27,21 @@ def empty_database(url: str) -> None:
 
 
 def tree_pss_mb(pid: int) -> float:
-    """Proportional set size of a process and all its descendants, in MB: a page shared by
-    forked workers counts once, split between them. Processes that end meanwhile count as 0."""
-    total, pending = 0, [pid]
-    while pending:
-        current = pending.pop()
+    """Proportional set size of a process and all its descendants, in MB (shared pages counted
+    once across them), from /proc/<pid>/smaps_rollup; a process gone meanwhile counts nothing."""
+    total_kb, seen, todo = 0, set(), [pid]
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
         try:
             for line in Path(f"/proc/{current}/smaps_rollup").read_text().splitlines():
                 if line.startswith("Pss:"):
-                    total += int(line.split()[1])
-            for task in Path(f"/proc/{current}/task").iterdir():
-                pending += [int(child) for child in (task / "children").read_text().split()]
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
+                    total_kb += int(line.split()[1])
+                    break
+            for children in Path(f"/proc/{current}/task").glob("*/children"):
+                todo += [int(child) for child in children.read_text().split()]
+        except OSError:  # gone meanwhile, or not ours to read
             continue
-    return total / 1024
+    return total_kb / 1024
