@@ -9,8 +9,9 @@ heartbeat and accepts other connections: a slow body ties a thread (no database 
 submission ends its sign-in's transaction before reading the body), not a process.
 
 Pictures are decoded and the checks run after the answer to the phone (server/services/checking.py),
-by `flask checks work`. gunicorn starts CHECK_WORKERS of them (default 2) once it is ready, starts
-another when one stops, and stops them when it stops. CHECK_WORKERS=0 leaves them to you (their own
+by `flask checks work`. Once it is ready, gunicorn starts one such process, which forks CHECK_WORKERS
+workers (default 2) that share what it loaded and starts another when one stops; gunicorn starts it
+again if it stops, and stops it when it stops. CHECK_WORKERS=0 leaves the checks to you (their own
 service; docs/deployment.md).
 """
 import gc
@@ -37,19 +38,28 @@ timeout = 60
 forwarded_allow_ips = ""
 secure_scheme_headers = {}
 forwarder_headers = ""
+# The app is loaded once, in the master, and the workers are forked from it: what it loaded (code,
+# forms, mappers: ~85 MB) is shared by them instead of loaded again in each (see post_fork).
+preload_app = True
 _workers: list[subprocess.Popen] = []
 _stopping = threading.Event()
 
 
+def _check_workers() -> int:
+    return int(os.environ.get("CHECK_WORKERS") or 2)
+
+
 def _start() -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "checks", "work"], cwd=_ROOT)
+    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "checks", "work",
+                             "--processes", str(_check_workers())], cwd=_ROOT)
 
 
 def _watch(log) -> None:
     while not _stopping.wait(5):
         for index, process in enumerate(_workers):
             if process.poll() is not None and not _stopping.is_set():
-                log.warning("check worker %s stopped (exit %s); starting another", process.pid, process.returncode)
+                log.warning("check workers' process %s stopped (exit %s); starting another", process.pid,
+                            process.returncode)
                 _workers[index] = _start()
 
 
@@ -68,10 +78,10 @@ def _drop_silent_clients(server) -> None:
 
 def when_ready(server) -> None:
     _drop_silent_clients(server)
-    count = int(os.environ.get("CHECK_WORKERS") or 2)
-    _workers.extend(_start() for _ in range(count))
+    count = _check_workers()
     if count:
-        server.log.info("started %s check worker(s): %s", count, ", ".join(str(p.pid) for p in _workers))
+        _workers.append(_start())
+        server.log.info("started %s check worker(s), forked by %s", count, _workers[0].pid)
         threading.Thread(target=_watch, args=(server.log,), daemon=True).start()
 
 
@@ -84,6 +94,14 @@ def on_exit(server) -> None:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def post_fork(server, worker) -> None:
+    # The database connections the master opened while loading (none are expected) are its own: a
+    # forked worker opens new ones rather than share a socket with its parent.
+    from server.extensions import db
+
+    db.engine.dispose(close=False)
 
 
 def post_worker_init(worker) -> None:

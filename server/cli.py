@@ -19,6 +19,7 @@ from flask.cli import AppGroup
 from .config import PROJECT_ROOT, save_public_base_url
 from .errors import DomainError
 from .extensions import db, write_in_batches, write_transaction
+from .forked import run_forked
 from .services import audit, checking, demo, forms, ingest, roster, throttle
 from .services.areas import create_area
 from .services.phone import collect_settings, phone_server_url, qr_png, qr_terminal, settings_qr_payload
@@ -268,11 +269,25 @@ def media_sweep(older_than):
               help="While uploads arrive closer together than this (seconds), wait for a pause; 0: never wait.")
 @click.option("--longest", default=30.0, show_default=True,
               help="...but no longer than until a version has waited this many seconds.")
-def checks_work(once, poll, niceness, pause, longest):
+@click.option("--processes", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Workers forked from this process (they share what it loaded); one that ends is started again.")
+def checks_work(once, poll, niceness, pause, longest, processes):
     """Decode received pictures and run the checks, version by version (see services/checking.py)."""
     if niceness:
         os.nice(niceness)
     pause, longest = timedelta(seconds=pause), timedelta(seconds=longest)
+    if processes == 1 or once:
+        _check_versions(once, poll, pause, longest)
+        return
+
+    def work():
+        db.engine.dispose(close=False)  # a child opens connections of its own
+        _check_versions(False, poll, pause, longest)
+
+    run_forked(processes, work, name="check worker")
+
+
+def _check_versions(once: bool, poll: float, pause: timedelta, longest: timedelta) -> None:
     stopping = []
     for number in (signal.SIGTERM, signal.SIGINT):  # finish the version in hand, then stop
         signal.signal(number, lambda *_: stopping.append(True))

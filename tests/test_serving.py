@@ -3,10 +3,12 @@ faces slow phones and forwarded headers. A short --timeout stands for gunicorn's
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 import requests
@@ -154,3 +156,48 @@ def test_gunicorn_believes_no_forwarded_header_itself(database):
     with server(database, TRUSTED_PROXIES="1") as port:  # one proxy in front, as configured: believed
         response = requests.get(f"http://127.0.0.1:{port}/key/{token}/formList", headers=headers, timeout=10)
         assert response.status_code == 200
+
+
+def _children(pid: int) -> list[int]:
+    return [int(child) for task in Path(f"/proc/{pid}/task").iterdir() for child in (task / "children").read_text().split()]
+
+
+def _shared_dirty_mb(pid: int) -> float:
+    """Pages written before the fork and still shared with the parent (and siblings)."""
+    line = next(line for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+                if line.startswith("Shared_Dirty:"))
+    return int(line.split()[1]) / 1024
+
+
+def test_workers_share_what_the_server_loaded_and_the_check_workers_check(database):
+    # Loaded once and forked: a worker that loaded the app itself shares ~3 MB with anything.
+    with server(database, CHECK_WORKERS="2", DEVELOPMENT="1") as port:
+        master = next(child for child in _children(os.getpid())
+                      if f"127.0.0.1:{port}" in Path(f"/proc/{child}/cmdline").read_text())
+        web, checks = [], []
+        for child in _children(master):
+            (checks if "checks" in Path(f"/proc/{child}/cmdline").read_text() else web).append(child)
+        assert len(web) == 1 and len(checks) == 1
+        deadline = time.monotonic() + 30  # the check process loads the app, then forks
+        while len(check_workers := _children(checks[0])) < 2:
+            assert time.monotonic() < deadline, "the check process forked no workers"
+            time.sleep(0.1)
+        assert len(check_workers) == 2
+        assert _shared_dirty_mb(web[0]) > 20
+        assert all(_shared_dirty_mb(worker) > 20 for worker in check_workers)
+
+        instance_id = f"uuid:{uuid.uuid4()}"
+        xml, files = household_visit(CASE, instance_id=instance_id)
+        response = requests.post(f"http://127.0.0.1:{port}/key/{database['token']}/submission",
+                                 files=[("xml_submission_file", ("submission.xml", xml))] + list(files.items()),
+                                 headers={"X-OpenRosa-Version": "1.0"}, timeout=30)
+        assert response.status_code == 201, response.text
+        deadline = time.monotonic() + 60
+        with Session(database["engine"]) as session:
+            while session.scalar(select(func.count()).select_from(SubmissionVersion)
+                                 .where(SubmissionVersion.instance_id == instance_id,
+                                        SubmissionVersion.checked_at.is_not(None))) == 0:
+                assert time.monotonic() < deadline, "the check workers did not check the visit"
+                session.rollback()
+                time.sleep(0.2)
+
