@@ -3,9 +3,9 @@
 Ours runs as `make serve` runs it: `flask dev-setup` (the demo county, its caseworker's phone
 token), then gunicorn with the project's gunicorn.conf.py, --workers 2 and its two check workers,
 on SQLite in a temporary folder or on the PostgreSQL database BENCH_DATABASE_URL names. Central
-v2026.2.2 (bench/central.py) runs when BENCH_CENTRAL_DIR names its installed folder, on its own
-database of the cluster BENCH_ADMIN_URL names (by default BENCH_DATABASE_URL's cluster): put
-both on one cluster with the same fsync.
+v2026.2.2 (bench/central.py, docs/performance.md says how to install it) runs when
+BENCH_CENTRAL_DIR names its installed folder, on a database of its own in the cluster
+BENCH_ADMIN_URL names (by default BENCH_DATABASE_URL's): both on one cluster, with one fsync.
 
 A visit is the household_visit form filled as Collect fills it (tests/builders.py: the five
 sights' photos, the two investigators' and the head's signatures, audit.csv; ~1.25 MB), new each
@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.central import central, installed_dir  # noqa: E402
 from bench.common import empty_database, free_port, tree_pss_mb  # noqa: E402
 from server.models import Area, Form, FormVersion, Household  # noqa: E402
 from server.services import checking  # noqa: E402
@@ -109,6 +110,10 @@ class Ours:
             self.process.wait()
             self.engine.dispose()
 
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
     def cases(self) -> list[str]:
         with Session(self.engine) as session:
             user = user_by_username(session, CASEWORKER)
@@ -125,6 +130,19 @@ class Ours:
         with Session(self.engine) as session:
             return session.scalar(select(FormVersion.xml).join(Form, Form.id == FormVersion.form_pk)
                                   .where(Form.form_id == form_id).order_by(FormVersion.id.desc()).limit(1))
+
+
+class Theirs:
+    """ODK Central (bench/central.py) with our household visit published, and its app user's URL."""
+
+    name = "Central"
+
+    def __init__(self, central, xform: bytes):
+        self.central, self.pid = central, central.pid
+        self.url = central.submission_url(xform)
+
+    def pending(self) -> int:
+        return self.central.pending()
 
 
 def wait_until_up(url: str) -> None:
@@ -206,7 +224,7 @@ def percentile(values: list[float], share: float) -> float:
 
 def round_of(server, visits: list, clients: int) -> dict:
     wait_drained(server)
-    with PeakPss(server.process.pid) as pss:
+    with PeakPss(server.pid) as pss:
         rate, latencies = post_all(server.url, visits, clients)
         drained = wait_drained(server)
     ms = [1000 * x for x in latencies]
@@ -241,16 +259,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8])
     args = parser.parse_args()
-    central_dir = os.environ.get("BENCH_CENTRAL_DIR")
+    central_dir = installed_dir()
     with tempfile.TemporaryDirectory() as folder, contextlib.ExitStack() as stack:
         ours = stack.enter_context(Ours(folder, os.environ.get("BENCH_DATABASE_URL")).serving())
         servers = [ours]
         if central_dir:
-            from bench.central import central
-            admin_url = os.environ.get("BENCH_ADMIN_URL") or os.environ["BENCH_DATABASE_URL"]
-            theirs = stack.enter_context(central(central_dir, admin_url))
-            theirs.publish(ours.form_xml("household_visit"))
-            servers.append(theirs)
+            running = stack.enter_context(central(central_dir, log=os.environ.get("BENCH_SERVER_LOG")))
+            servers.append(Theirs(running, ours.form_xml("household_visit")))
         visits = Visits(ours.cases())
         print(f"{len(visits.cases)} households of {CASEWORKER}; {args.visits} visits a run, {args.rounds} rounds,"
               f" {' and '.join(s.name for s in servers)} in turn (who goes first alternates)", flush=True)
