@@ -93,3 +93,50 @@ def test_bytes_stored_again_start_their_age_again(storage):
     assert storage.age_seconds(key) >= 7200
     storage.commit(storage.stage_bytes(b"photo"))
     assert storage.age_seconds(key) < 60
+
+
+def test_a_submissions_files_are_synced_at_once_not_one_after_another(storage, monkeypatch):
+    # Each fsync waits here until all three are under way: one after another, the first never returns.
+    import threading
+
+    together = threading.Barrier(3, timeout=5)
+    real_fsync = os.fsync
+
+    def fsync(descriptor):
+        if not stat.S_ISDIR(os.fstat(descriptor).st_mode):
+            together.wait()
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(local.os, "fsync", fsync)
+    files = [storage.stage_bytes(f"photo {n}".encode()) for n in range(3)]
+    storage.commit_all(files)
+    assert all(storage.exists(staged.sha256) for staged in files)
+
+
+def test_fsyncs_begun_early_are_waited_for_and_not_repeated(storage, events):
+    early, late = storage.stage_bytes(b"early"), storage.stage_bytes(b"late")
+    storage.sync_soon([early])
+    storage.commit_all([early, late])
+    synced = [path for kind, path in events if kind == "fsync file"]
+    assert sorted(os.path.basename(path) for path in synced) == sorted([early.path.name, late.path.name])
+    assert storage.open(early.sha256).read() == b"early" and storage.open(late.sha256).read() == b"late"
+
+
+def test_a_file_discarded_while_its_early_fsync_runs_is_dropped_cleanly(storage, monkeypatch):
+    import threading
+
+    release, started = threading.Event(), threading.Event()
+    real_fsync = os.fsync
+
+    def slow_fsync(descriptor):
+        started.set()
+        release.wait(5)
+        real_fsync(descriptor)  # the descriptor is still open: discard waited for this
+
+    monkeypatch.setattr(local.os, "fsync", slow_fsync)
+    staged = storage.stage_bytes(b"refused part")
+    storage.sync_soon([staged])
+    started.wait(5)
+    threading.Timer(0.2, release.set).start()
+    staged.discard()
+    assert not staged.path.exists() and not storage.exists(staged.sha256)

@@ -54,6 +54,7 @@ def submission_post():
                                "send the form again. Nothing was saved.")
         uploads[part.filename] = ingest.Upload(part.filename, part.stream)
     max_pixels = current_app.config["MAX_IMAGE_PIXELS"]
+    get_storage().sync_soon([upload.staged for upload in uploads.values()])  # they run while the database is read
     begin_read()
     prepared = ingest.prepare(db.session, get_storage(), g.user, xml, uploads, max_pixels=max_pixels)
     db.session.commit()  # end the read phase; the write phase below holds the lock only briefly

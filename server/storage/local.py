@@ -3,12 +3,16 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
+
+
+_SHA256_HEX = re.compile("[0-9a-f]{64}")
 
 
 class StagedFile:
@@ -21,6 +25,7 @@ class StagedFile:
         self._hash = hashlib.sha256()
         self.size = 0
         self.committed = False
+        self._syncing: Future | None = None  # its fsync, begun early (LocalStorage.sync_soon)
 
     # The file-like methods Werkzeug's form parser and FileStorage use.
     def write(self, data: bytes) -> int:
@@ -59,8 +64,20 @@ class StagedFile:
     def discard(self) -> None:
         """Drop a staged file that was not committed (an ignored or refused part)."""
         if not self.committed:
+            self._wait_for_sync(raise_error=False)  # its descriptor is not closed under a running fsync
             self._file.close()
             self.path.unlink(missing_ok=True)
+
+    def _wait_for_sync(self, *, raise_error: bool = True) -> bool:
+        """Whether an early fsync was begun; waits for it to end (raising its error, if asked)."""
+        if self._syncing is None:
+            return False
+        try:
+            self._syncing.result()
+        except OSError:
+            if raise_error:
+                raise
+        return True
 
 
 class LocalStorage:
@@ -78,9 +95,18 @@ class LocalStorage:
         return staged
 
     def path_of(self, sha256: str) -> Path:
-        if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+        if not _SHA256_HEX.fullmatch(sha256):
             raise ValueError("not a SHA-256 hex digest")
         return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def sync_soon(self, files: list[StagedFile]) -> None:
+        """Begin the fsyncs of staged files now, in the background, so that they run while the
+        request does other work (reading the database, checking the pictures' headers) and
+        commit_all finds them done. Files written to after this are not made durable by it."""
+        for staged in files:
+            if not staged.committed and staged._syncing is None:
+                staged.flush()
+                staged._syncing = _pool().submit(os.fsync, staged._file.fileno())
 
     def commit(self, staged: StagedFile, *, durable: bool = True) -> str:
         """Move one staged file into place under its hash (see commit_all); returns the hash."""
@@ -100,7 +126,7 @@ class LocalStorage:
         for staged in pending:
             staged.flush()
         if durable:
-            _at_once(os.fsync, [staged._file.fileno() for staged in pending])
+            _at_once(os.fsync, [staged._file.fileno() for staged in pending if not staged._wait_for_sync()])
         for staged in pending:
             staged.close()
         folders = set()
@@ -167,11 +193,15 @@ def _at_once(sync: Callable[[object], None], items: Iterable) -> None:
         for item in items:
             sync(item)
         return
+    for _ in _pool().map(sync, items):  # waits for all; the first failure is raised
+        pass
+
+
+def _pool() -> ThreadPoolExecutor:
     pool = _POOLS.get(os.getpid())
     if pool is None:
         pool = _POOLS.setdefault(os.getpid(), ThreadPoolExecutor(max_workers=16, thread_name_prefix="fsync"))
-    for _ in pool.map(sync, items):  # waits for all; the first failure is raised
-        pass
+    return pool
 
 
 def _fsync_directory(folder: Path) -> None:
