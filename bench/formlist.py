@@ -127,6 +127,9 @@ def main() -> None:
                   f"{percentiles(timed(http, media_url, args.requests // 3, OPENROSA, 200))}")
             unchanged = timed(http, media_url, args.requests // 3, {**OPENROSA, "If-None-Match": etag}, 304)
             print(f"cases.csv unchanged: 304 {percentiles(unchanged)}")
+            basic_media = f"{root}/forms/household_visit/media/cases.csv"
+            print(f"manifest (Basic)         {percentiles(timed(basic, f'{root}/forms/household_visit/manifest', args.requests // 3, OPENROSA, 200))}")
+            print(f"cases.csv (Basic)        {percentiles(timed(basic, basic_media, args.requests // 3, OPENROSA, 200))}")
             # A worker keeps a list until something it is made of changes: one household renamed
             # before each request (not timed) makes every one of these a rebuild.
             engine = create_engine(url)

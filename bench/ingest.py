@@ -21,6 +21,10 @@ proportional set size (PSS: shared pages counted once) of each server's whole pr
     .venv/bin/python bench/ingest.py [--visits 300] [--rounds 3] [--clients 1 8]
     BENCH_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:55433/bench \\
       BENCH_CENTRAL_DIR=<central folder> .venv/bin/python bench/ingest.py
+    CHECK_WORKERS=0 .venv/bin/python bench/ingest.py    # the answers alone, no check workers
+
+Our database (SQLite) and media/ go into a new folder under BENCH_FOLDER (default .bench/ in the
+project), deleted at the end: see BENCH_FOLDER below for why not the system's temporary folder.
 """
 from __future__ import annotations
 
@@ -94,6 +98,7 @@ class Ours:
         self.env = {**os.environ, "DATABASE_URL": self.database_url, "DEVELOPMENT": "1", "INSTANCE_DIR": folder,
                     "MEDIA_DIR": f"{folder}/media"}
         self.process = None
+        self.checking = os.environ.get("CHECK_WORKERS") != "0"  # 0: no check workers, nothing to wait for
 
     @contextlib.contextmanager
     def serving(self):
@@ -127,6 +132,8 @@ class Ours:
                 .where(reach_condition(user), Household.status.in_(VISITED_STATUSES)).order_by(Household.case_number)))
 
     def pending(self) -> int:
+        if not self.checking:
+            return 0
         with Session(self.engine) as session:
             return checking.pending(session)[0]
 
