@@ -1,8 +1,9 @@
 """Passwords recently checked right, so HTTP Basic pays its scrypt once in a while, not per request.
 
 Each process keeps its own (a cache, not shared state: a miss only costs the scrypt again). An
-entry is an HMAC, under a key made at random for this process and never stored, of the user's
-stored password hash and the password: neither the password nor anything an attacker could test
+entry is an HMAC, under a key made at random when the app is made (gunicorn's workers, forked
+after that, start with the same key) and never stored, of the user's stored password hash and the
+password: neither the password nor anything an attacker could test
 guesses against without that key. Keyed on the stored hash, an entry stops matching the moment the
 password changes; deactivation is checked on the user row, read on every request anyway. Only
 right passwords are entered; a wrong one always pays the full check (throttling bounds those).
