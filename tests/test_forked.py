@@ -9,6 +9,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 from server.config import PROJECT_ROOT
 
 # Each child notes its pid in the folder; "crash-once" makes the first child end on its own;
@@ -39,9 +41,28 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def start(tmp_path: Path, mode: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", SCRIPT, str(tmp_path), mode], cwd=PROJECT_ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+@pytest.fixture
+def start(tmp_path):
+    """Starts the script's parent; whatever a failed test leaves running is stopped afterwards."""
+    parents = []
+
+    def started(folder: Path, mode: str) -> subprocess.Popen:
+        parents.append(subprocess.Popen([sys.executable, "-c", SCRIPT, str(folder), mode], cwd=PROJECT_ROOT,
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+        return parents[-1]
+
+    yield started
+    for parent in parents:
+        if parent.poll() is None:
+            parent.terminate()  # passed on to its children, which the stubborn ones outlive by the grace
+            try:
+                parent.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                parent.kill()
+                parent.communicate()
+    for pid in children(tmp_path):
+        if alive(pid):
+            os.kill(pid, signal.SIGKILL)
 
 
 def children(tmp_path: Path) -> dict[int, str]:
@@ -63,7 +84,7 @@ def alive(pid: int) -> bool:
     return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
 
 
-def test_the_work_runs_in_forked_children_which_finish_when_the_parent_is_told_to_stop(tmp_path):
+def test_the_work_runs_in_forked_children_which_finish_when_the_parent_is_told_to_stop(tmp_path, start):
     parent = start(tmp_path, "normal")
     wait_for(lambda: len(children(tmp_path)) == 2)
     assert parent.pid not in children(tmp_path)
@@ -73,7 +94,7 @@ def test_the_work_runs_in_forked_children_which_finish_when_the_parent_is_told_t
     assert (tmp_path / "parent-done").exists()
 
 
-def test_a_child_that_ends_is_replaced_and_the_failure_logged(tmp_path):
+def test_a_child_that_ends_is_replaced_and_the_failure_logged(tmp_path, start):
     parent = start(tmp_path, "crash-once")
     wait_for(lambda: len(children(tmp_path)) == 3)
     wait_for(lambda: len([pid for pid in children(tmp_path) if alive(pid)]) == 2)
@@ -82,7 +103,7 @@ def test_a_child_that_ends_is_replaced_and_the_failure_logged(tmp_path):
     assert "test worker" in output and "boom" in output and "starting another" in output
 
 
-def test_children_that_do_not_stop_within_the_grace_are_killed(tmp_path):
+def test_children_that_do_not_stop_within_the_grace_are_killed(tmp_path, start):
     parent = start(tmp_path, "stubborn")
     wait_for(lambda: len(children(tmp_path)) == 2)
     began = time.monotonic()
