@@ -7,7 +7,7 @@ import re
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import BinaryIO
 
@@ -64,20 +64,10 @@ class StagedFile:
     def discard(self) -> None:
         """Drop a staged file that was not committed (an ignored or refused part)."""
         if not self.committed:
-            self._wait_for_sync(raise_error=False)  # its descriptor is not closed under a running fsync
+            if self._syncing is not None:
+                wait([self._syncing])  # its descriptor is not closed under a running fsync
             self._file.close()
             self.path.unlink(missing_ok=True)
-
-    def _wait_for_sync(self, *, raise_error: bool = True) -> bool:
-        """Whether an early fsync was begun; waits for it to end (raising its error, if asked)."""
-        if self._syncing is None:
-            return False
-        try:
-            self._syncing.result()
-        except OSError:
-            if raise_error:
-                raise
-        return True
 
 
 class LocalStorage:
@@ -100,9 +90,10 @@ class LocalStorage:
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
     def sync_soon(self, files: list[StagedFile]) -> None:
-        """Begin the fsyncs of staged files now, in the background, so that they run while the
-        request does other work (reading the database, checking the pictures' headers) and
-        commit_all finds them done. Files written to after this are not made durable by it."""
+        """Begin the fsyncs of staged files, in the background and all at once (the filesystem's
+        journal then commits once for the lot; see _POOLS), unless begun already. A request calls
+        it as soon as the body is read, so they run while it reads the database and checks the
+        pictures' headers; commit_all waits for them. Bytes written after it are not made durable."""
         for staged in files:
             if not staged.committed and staged._syncing is None:
                 staged.flush()
@@ -118,15 +109,14 @@ class LocalStorage:
 
         durable=True (evidence): each file's bytes are fsynced before it takes its name, and each
         folder that gained a name (a file, or a new folder) is fsynced before returning. A
-        submission's files go through each step together, their fsyncs at once (see _at_once), so
-        the filesystem's journal commits once for the lot instead of once per file. Files that can
-        be made again from the evidence (thumbnails) skip the fsyncs.
+        submission's files go through each step together, their fsyncs at once (sync_soon). Files
+        that can be made again from the evidence (thumbnails) skip the fsyncs.
         """
         pending = [staged for staged in files if not staged.committed]
-        for staged in pending:
-            staged.flush()
         if durable:
-            _at_once(os.fsync, [staged._file.fileno() for staged in pending if not staged._wait_for_sync()])
+            self.sync_soon(pending)
+            for staged in pending:
+                staged._syncing.result()  # raises the fsync's error
         for staged in pending:
             staged.close()
         folders = set()
