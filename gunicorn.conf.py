@@ -41,7 +41,7 @@ forwarder_headers = ""
 # The app is loaded once, in the master, and the workers are forked from it: what it loaded (code,
 # forms, mappers: ~85 MB) is shared by them instead of loaded again in each (see post_fork).
 preload_app = True
-_workers: list[subprocess.Popen] = []
+_checks: list[subprocess.Popen] = []  # the check process, once started
 _stopping = threading.Event()
 
 
@@ -56,11 +56,10 @@ def _start() -> subprocess.Popen:
 
 def _watch(log) -> None:
     while not _stopping.wait(5):
-        for index, process in enumerate(_workers):
-            if process.poll() is not None and not _stopping.is_set():
-                log.warning("check workers' process %s stopped (exit %s); starting another", process.pid,
-                            process.returncode)
-                _workers[index] = _start()
+        process = _checks[0]
+        if process.poll() is not None and not _stopping.is_set():
+            log.warning("check process %s stopped (exit %s); starting another", process.pid, process.returncode)
+            _checks[0] = _start()
 
 
 def _drop_silent_clients(server) -> None:
@@ -80,16 +79,16 @@ def when_ready(server) -> None:
     _drop_silent_clients(server)
     count = _check_workers()
     if count:
-        _workers.append(_start())
-        server.log.info("started %s check worker(s), forked by %s", count, _workers[0].pid)
+        _checks.append(_start())
+        server.log.info("started %s check worker(s), forked by %s", count, _checks[0].pid)
         threading.Thread(target=_watch, args=(server.log,), daemon=True).start()
 
 
 def on_exit(server) -> None:
     _stopping.set()
-    for process in _workers:
+    for process in _checks:
         process.terminate()
-    for process in _workers:
+    for process in _checks:
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
