@@ -42,7 +42,7 @@ import uuid
 from pathlib import Path
 
 import requests
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,10 +50,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.central import central, installed_dir  # noqa: E402
 from bench.common import empty_database, free_port, tree_pss_mb  # noqa: E402
-from server.models import Area, Form, FormVersion, Household  # noqa: E402
-from server.services import checking  # noqa: E402
-from server.services.areas import reach_condition  # noqa: E402
-from server.services.cases import VISITED_STATUSES  # noqa: E402
+from server.models import Household  # noqa: E402
+from server.services import checking, forms  # noqa: E402
+from server.services.cases import VISITED_STATUSES, cases_in_reach  # noqa: E402
 from server.services.users import user_by_username  # noqa: E402
 from tests.builders import household_visit  # noqa: E402
 
@@ -127,9 +126,8 @@ class Ours:
     def cases(self) -> list[str]:
         with Session(self.engine) as session:
             user = user_by_username(session, CASEWORKER)
-            return list(session.scalars(
-                select(Household.case_number).join(Area, Area.id == Household.village_id)
-                .where(reach_condition(user), Household.status.in_(VISITED_STATUSES)).order_by(Household.case_number)))
+            visited = cases_in_reach(session, user).where(Household.status.in_(VISITED_STATUSES))
+            return [household.case_number for household in session.scalars(visited)]
 
     def pending(self) -> int:
         if not self.checking:
@@ -140,8 +138,7 @@ class Ours:
     def form_xml(self, form_id: str) -> bytes:
         """The XForm as we publish it (the same bytes the phones download)."""
         with Session(self.engine) as session:
-            return session.scalar(select(FormVersion.xml).join(Form, Form.id == FormVersion.form_pk)
-                                  .where(Form.form_id == form_id).order_by(FormVersion.id.desc()).limit(1))
+            return forms.get_version(session, form_id).xml
 
 
 class Theirs:
