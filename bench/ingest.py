@@ -68,7 +68,7 @@ BENCH_FOLDER = Path(os.environ.get("BENCH_FOLDER") or ROOT / ".bench")
 class Visits:
     """New full visits to the given households in turn: one built visit per household, each copy
     with its own instanceID and its photos' and signatures' bytes made new (bytes after a JPEG's or
-    PNG's end marker are ignored by decoders)."""
+    PNG's end marker are ignored by decoders, audit.csv gains a row)."""
 
     def __init__(self, cases: list[str]):
         self.cases, self.built, self.sent = cases, {}, 0
@@ -84,7 +84,14 @@ class Visits:
             self.built[case] = (instance, *household_visit(case, instance_id=instance))
         instance, xml, files = self.built[case]
         return (xml.replace(instance.encode(), f"uuid:{uuid.uuid4()}".encode()),
-                {name: body if name.endswith(".csv") else body + secrets.token_bytes(16) for name, body in files.items()})
+                {name: body + (_saved_again() if name.endswith(".csv") else secrets.token_bytes(16))
+                 for name, body in files.items()})
+
+
+def _saved_again() -> bytes:
+    """A last row for audit.csv (event, node, start, end and five empty columns), so that each
+    visit's form audit log is its own file, as each phone's is."""
+    return f"form save,,{int(time.time() * 1000) + secrets.randbelow(10**6)},,,,,,\n".encode()
 
 
 class Ours:

@@ -8,9 +8,14 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from .errors import InvalidInput, TooLarge
 
 
+# The first part (the form data, from Collect) is held in memory up to this size; see StagedFile.
+FIRST_PART_IN_MEMORY = 64 * 1024
+
+
 class Request(FlaskRequest):
     def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
-        staged = current_app.extensions["storage"].stage()
+        in_memory = 0 if self.staged_files else FIRST_PART_IN_MEMORY  # one a request, so memory is bounded
+        staged = current_app.extensions["storage"].stage(in_memory_up_to=in_memory)
         self.staged_files.append(staged)
         return staged
 

@@ -140,3 +140,30 @@ def test_a_file_discarded_while_its_early_fsync_runs_is_dropped_cleanly(storage,
     threading.Timer(0.2, release.set).start()
     staged.discard()
     assert not staged.path.exists() and not storage.exists(staged.sha256)
+
+
+def test_a_part_held_in_memory_makes_no_file_until_it_outgrows_memory(storage):
+    form_data = storage.stage(in_memory_up_to=16)
+    form_data.write(b"<data/>")
+    form_data.seek(0)
+    assert form_data.read() == b"<data/>" and form_data.path is None
+    form_data.discard()
+    assert list(storage.staging.iterdir()) == []
+
+    grown = storage.stage(in_memory_up_to=16)
+    grown.write(b"0123456789abcdef")
+    assert grown.path is None
+    grown.write(b"and more")  # over the limit: a file with all of it, the position kept
+    assert grown.path is not None and grown.tell() == 24
+    grown.seek(0)
+    assert grown.read() == b"0123456789abcdefand more" and grown.size == 24
+
+
+def test_a_part_held_in_memory_is_written_out_before_it_is_synced_and_stored(storage, events):
+    signature = storage.stage(in_memory_up_to=1024)
+    signature.write(b"signature")
+    storage.sync_soon([signature])
+    assert signature.path is not None
+    storage.commit_all([signature])
+    assert [kind for kind, _ in events][:2] == ["fsync file", "rename"]
+    assert storage.open(signature.sha256).read() == b"signature"

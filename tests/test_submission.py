@@ -53,6 +53,37 @@ def stored_version(session, instance_id) -> SubmissionVersion:
     return session.scalar(select(SubmissionVersion).where(SubmissionVersion.instance_id == instance_id))
 
 
+def test_the_form_data_is_read_from_memory_and_never_written_to_a_file(client, session, app, worker, household,
+                                                                         monkeypatch):
+    from server.storage import local
+
+    monkeypatch.setitem(app.config, "CHECKS_INLINE", False)  # no thumbnails staged: the upload's files alone
+    made = []
+    real_mkstemp = local.tempfile.mkstemp
+    monkeypatch.setattr(local.tempfile, "mkstemp", lambda **kwargs: made.append(kwargs) or real_mkstemp(**kwargs))
+    _, token = worker
+    xml, files = household_visit(household.case_number)
+    response = post(client, token, xml, files)
+    assert response.status_code == 201, message(response)
+    assert len(made) == len(files)  # one staged file per photo, signature and audit log; none for the XML
+    assert stored_version(session, instance_id_of(xml)).xml == xml
+
+
+def test_a_file_sent_before_the_form_data_is_stored_all_the_same(client, session, app, worker, household):
+    _, token = worker
+    xml, files = household_visit(household.case_number)
+    data = {name: (io.BytesIO(body), name) for name, body in files.items()}  # the first part is a photo
+    data["xml_submission_file"] = (io.BytesIO(xml), "submission.xml", "text/xml")
+    response = client.post(f"/key/{token}/submission", data=data, headers=OPENROSA,
+                           content_type="multipart/form-data")
+    assert response.status_code == 201, message(response)
+    version = stored_version(session, instance_id_of(xml))
+    assert version.is_complete and version.xml == xml
+    for attachment in version.attachments:
+        with app.extensions["storage"].open(attachment.sha256) as stored:
+            assert stored.read() == files[attachment.filename]
+
+
 def test_head_announces_the_size_collect_splits_at(client, worker):
     _, token = worker
     response = client.head(f"/key/{token}/submission", headers=OPENROSA)
