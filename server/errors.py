@@ -133,7 +133,7 @@ class PasswordRequired(Forbidden):
 
 
 class ForeignOrigin(Forbidden):
-    """A state-changing request sent by another site's page (see server/origin.py)."""
+    """A POST, PUT, PATCH or DELETE sent by another site's page (cross-site request forgery: server/origin.py)."""
 
     code = "foreign_origin"
 
@@ -263,7 +263,7 @@ class FileDiffers(Conflict):
 
 
 class NotEmpty(Conflict):
-    """The demo county goes only into an empty database (the command line only)."""
+    """The demo county goes only into an empty database (met by no client: dev-setup seeds only an empty one)."""
 
     code = "not_empty"
 
@@ -295,7 +295,7 @@ class FormInvalid(DomainError):
 
 
 class TooManySignIns(DomainError):
-    """Too many wrong passwords: Retry-After and details.retry_after say how long to wait (services/throttle.py)."""
+    """Too many wrong passwords for this account from this address: Retry-After says how long to wait."""
 
     status, code = 429, "too_many_sign_ins"
 
