@@ -1,16 +1,19 @@
 """The error catalogue: every situation a client can meet, each a class with its HTTP status, its
 stable code and (as its docstring) a one-line meaning; and the handlers that answer them.
 
-Code raises the situation by its class (`raise StaleVersion("…")`); the classes without a code of
-their own (DomainError, Conflict) only group them and are never raised. Werkzeug's own refusals
-(no route, a method the route lacks, a body it cannot read) and flask-smorest's validation errors
-are answered as the situation of the catalogue they are (`situation_of`), and anything unexpected
-as InternalError, whose answer never shows the exception's text.
+Code raises the situation by its class (`raise StaleVersion("…")`); a class without a code of its
+own (DomainError, Conflict) only groups situations and is never raised. Werkzeug's own refusals
+(no route, a method the route lacks, a body it cannot read or over its limits, a range beyond the
+file) and flask-smorest's validation errors are answered as the situations they are
+(`situation_of`); a status the catalogue lacks is logged and said as the nearest (bad_request,
+internal_error); anything unexpected is logged and answered as InternalError, never showing the
+exception's text.
 
-The JSON API answers {"code", "message", "details"?} (the OpenAPI document's Error, whose `code`
-lists the catalogue: server/api/openapi.py); the phones' blueprint registers the same handlers with
-its own rendering, <OpenRosaResponse> XML (server/openrosa/views.py). docs/api.md has the table of
-every code; tests/test_errors.py holds the three to each other.
+The app answers in JSON, {"code", "message", "details"?} (the OpenAPI document's Error, whose
+`code` lists the catalogue: server/api/openapi.py); the phones' blueprint registers the same
+handlers with its own rendering, <OpenRosaResponse> XML without the code (server/openrosa/views.py).
+The command line shows the message (server/cli.py). docs/api.md has the table of every code;
+tests/test_errors.py holds the table, the document and the raises in server/ to the catalogue.
 """
 from __future__ import annotations
 
