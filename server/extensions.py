@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, InvalidatePoolError
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
-from .errors import Conflict
+from .errors import LostRace
 
 
 class Database:
@@ -138,7 +138,7 @@ def write_transaction(session=None) -> Iterator[Session]:
     timeout. So the session must not be inside a transaction already: end a read (commit) first.
 
     A unique constraint that refuses the write means someone did the same at the same moment (two
-    people recording one approval level, two areas with one code): Conflict, a 409."""
+    people recording one approval level, two areas with one code): LostRace, a 409."""
     session = session or db.session
     if _in_transaction(session):
         raise RuntimeError("write_transaction() inside a transaction: end the read first (commit it)")
@@ -149,7 +149,7 @@ def write_transaction(session=None) -> Iterator[Session]:
     except IntegrityError as error:
         session.rollback()
         if is_unique_violation(error):
-            raise Conflict("Someone else did the same at the same moment; reload and look again. "
+            raise LostRace("Someone else did the same at the same moment; reload and look again. "
                            "Nothing was saved.") from None
         raise
     except BaseException:

@@ -5,7 +5,7 @@ from flask import Request as FlaskRequest
 from flask import current_app
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from .errors import InvalidInput, TooLarge
+from .errors import BadRequest, TooLarge
 
 
 # The first part (the form data, from Collect) is held in memory up to this size; see StagedFile.
@@ -34,16 +34,16 @@ class Request(FlaskRequest):
         try:
             super()._load_form_data()
         except ValueError:
-            raise InvalidInput("The form data was cut off or is malformed (the connection may have dropped). "
-                               "Send it again. Nothing was saved.") from None
+            raise BadRequest("The form data was cut off or is malformed (the connection may have dropped). "
+                             "Send it again. Nothing was saved.") from None
         except RequestEntityTooLarge:  # Werkzeug's own limits, met while parsing
             if not self.staged_files and not self._over_content_limit():
                 # The parser buffers what it cannot split until its memory limit: a body that never
                 # shows the boundary its Content-Type names (or whose first part's headers never end)
                 # met that limit before any part began. It is malformed, not too large.
-                raise InvalidInput("The upload's parts were not found: its body does not match the multipart "
-                                   "boundary its Content-Type names, or its first part is malformed. "
-                                   "Nothing was saved.") from None
+                raise BadRequest("The upload's parts were not found: its body does not match the multipart "
+                                 "boundary its Content-Type names, or its first part is malformed. "
+                                 "Nothing was saved.") from None
             limits = [f"over {self.max_content_length // 1024 // 1024} MB"] if self.max_content_length else []
             limits.append(f"more than {self.max_form_parts} parts")
             if self.max_form_memory_size:
@@ -70,9 +70,9 @@ def screen_request() -> None:
         try:
             texts.extend(_strings(request.get_json(silent=True)))
         except RecursionError:
-            raise InvalidInput("The JSON body nests too deep.") from None
+            raise BadRequest("The JSON body nests too deep.") from None
     if any("\x00" in text for text in texts):
-        raise InvalidInput("The request carries the NUL character (\\u0000), which no text here may contain.")
+        raise BadRequest("The request carries the NUL character (\\u0000), which no text here may contain.")
 
 
 def _strings(value):

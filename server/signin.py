@@ -7,7 +7,7 @@ import math
 
 from flask import Flask, current_app, request
 
-from .errors import TooManySignIns, Unauthenticated
+from .errors import TooManySignIns, WrongPassword
 from .extensions import db, write_transaction
 from .models import User, utcnow
 from .services import throttle
@@ -29,7 +29,7 @@ def sign_in_with_password(username: str, password: str) -> User:
     failures clears them the same way. Sign-in comes before a request's own work, so at that point
     the session holds only the sign-in's reads."""
     if len(username) > throttle.KEY_LENGTH:  # no account has such a name: nothing to guess
-        raise Unauthenticated("Wrong username or password.")
+        raise WrongPassword("Wrong username or password.")
     policy = throttle.Policy.from_config(current_app.config)
     address = (request.remote_addr or "")[: throttle.KEY_LENGTH]
     now = utcnow()
@@ -45,7 +45,7 @@ def sign_in_with_password(username: str, password: str) -> User:
         if until > now:
             log.warning("sign-in of %r from %s throttled for %.0f s after repeated wrong passwords",
                         username, address, (until - now).total_seconds())
-        raise Unauthenticated("Wrong username or password.")
+        raise WrongPassword("Wrong username or password.")
     if until is not None:
         _commit_apart(lambda session: throttle.forget(session, username, address))
     return user

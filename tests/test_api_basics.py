@@ -64,6 +64,8 @@ def test_api_needs_credentials_and_https(client, app, make):
     make.user("caseworker", [county], username="worker-x", password="pw-x")
     assert client.get("/api/v1/cases").status_code == 401
     assert client.get("/api/v1/cases", headers=basic_auth("worker-x", "wrong")).status_code == 401
+    assert client.get("/api/v1/cases").json["code"] == "unauthenticated"
+    assert client.get("/api/v1/cases", headers=basic_auth("worker-x", "wrong")).json["code"] == "wrong_password"
     plain = site_client(app, "http://dibao.test")
     response = plain.get("/api/v1/cases", headers=basic_auth("worker-x", "pw-x"))
     assert response.status_code == 403 and response.json["code"] == "https_required"
@@ -209,7 +211,7 @@ def test_the_nul_character_is_refused_wherever_text_comes_in(client, make):
     ):
         assert response.status_code in (400, 401), response.status_code
         if response.status_code == 400:
-            assert "NUL" in response.get_json()["message"]
+            assert "NUL" in response.get_json()["message"] and response.get_json()["code"] == "bad_request"
     assert client.get(f"/api/v1/cases/{household.case_number}", headers=auth).status_code == 200
     deep = {"code": "623002", "name": "县", "level": "county", "x": [[[[[[[[[[["a\x00"]]]]]]]]]]]}
     assert client.post("/api/v1/areas", json=deep, headers=auth).status_code == 400
@@ -221,3 +223,4 @@ def test_json_nested_past_the_parser_is_400(client, make):
     response = client.post("/api/v1/areas", data="[" * 100_000 + "]" * 100_000, content_type="application/json",
                            headers=basic_auth(admin.username, "admin-pw"))
     assert response.status_code == 400 and "nests too deep" in response.get_json()["message"]
+    assert response.get_json()["code"] == "bad_request"

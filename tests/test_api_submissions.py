@@ -121,6 +121,20 @@ def test_a_visit_reads_back_with_masked_answers_files_and_thumbnails(client, sit
     assert part.status_code == 206 and part.data == files[photo["filename"]][:100]
 
 
+def test_a_file_missing_from_storage_is_said_to_be_missing(client, app, site, monkeypatch):
+    _, _, submission_id = visit(client, site)
+    photo = next(a for a in client.get(f"/api/v1/submissions/{submission_id}", headers=site["auth"]).json["attachments"]
+                 if a["field"] == "sights/sight_head_photo")
+
+    def lost(sha256):
+        raise FileNotFoundError(sha256)
+
+    monkeypatch.setattr(app.extensions["storage"], "open", lost)
+    response = client.get(photo["url"], headers=site["auth"])
+    assert response.status_code == 404 and response.json["code"] == "file_missing"
+    assert "tell the administrator" in response.json["message"]
+
+
 def test_the_case_lists_its_submissions_newest_first(client, site):
     _, _, first = visit(client, site, photo_seed=1)
     _, _, second = visit(client, site, with_photos=False, when=WHEN + timedelta(days=30))

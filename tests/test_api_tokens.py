@@ -37,6 +37,7 @@ def test_a_script_token_reads_what_its_user_may_read(client, session, make):
     assert revoked.status_code == 204
     refused = client.get("/api/v1/cases", headers=bearer(secret))
     assert refused.status_code == 401 and "revoked" in refused.json["message"]
+    assert refused.json["code"] == "unknown_token"
 
 
 def test_names_are_unique_among_live_tokens_and_free_again_after_revoking(client, make):
@@ -45,6 +46,7 @@ def test_names_are_unique_among_live_tokens_and_free_again_after_revoking(client
     first = client.post(f"/api/v1/users/{user.username}/api-tokens", json={"name": "sync"}, headers=auth)
     again = client.post(f"/api/v1/users/{user.username}/api-tokens", json={"name": "sync"}, headers=auth)
     assert first.status_code == 201 and again.status_code == 409
+    assert again.json["code"] == "duplicate"
     client.delete(f"/api/v1/users/{user.username}/api-tokens/{first.json['id']}", headers=auth)
     assert client.post(f"/api/v1/users/{user.username}/api-tokens", json={"name": "sync"}, headers=auth).status_code == 201
     bad = client.post(f"/api/v1/users/{user.username}/api-tokens", json={"name": "has spaces"}, headers=auth)

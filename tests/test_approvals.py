@@ -66,6 +66,7 @@ def test_no_level_is_skipped(client, site):
     approval = open_approval(client, site)
     skipped = level(client, site, approval, "supervisor", {"level": "township", "outcome": "agree", "opinion": "同意"})
     assert skipped.status_code == 409 and "village level comes next" in skipped.json["message"]
+    assert skipped.json["code"] == "out_of_order"
     county_first = level(client, site, approval, "county", {"level": "county", "outcome": "agree", "opinion": "批准",
                                                             "category": "B", "monthly_amount_fen": 100})
     assert county_first.status_code == 409
@@ -85,7 +86,7 @@ def test_a_level_is_recorded_once(client, site):
     approval = open_approval(client, site)
     level(client, site, approval, "caseworker", {"level": "village", "outcome": "agree", "opinion": "同意"})
     again = level(client, site, approval, "supervisor", {"level": "village", "outcome": "disagree", "opinion": "不同意"})
-    assert again.status_code == 409
+    assert again.status_code == 409 and again.json["code"] == "out_of_order"
 
 
 def test_a_refusal_is_written_and_closes_the_application(client, site):
@@ -102,7 +103,7 @@ def test_a_refusal_is_written_and_closes_the_application(client, site):
     assert history[-1]["reason"] == "refused" and "不予批准" in history[-1]["note"]
     closed = level(client, site, approval, "county", {"level": "county", "outcome": "agree", "opinion": "x",
                                                       "category": "A", "monthly_amount_fen": 1})
-    assert closed.status_code == 409
+    assert closed.status_code == 409 and closed.json["code"] == "already_decided"
 
 
 def test_county_approval_needs_category_and_amount(client, site):
@@ -116,7 +117,7 @@ def test_county_approval_needs_category_and_amount(client, site):
 def test_one_approval_at_a_time(client, site):
     open_approval(client, site)
     again = client.post(f"/api/v1/cases/{site['applicant'].case_number}/approvals", json=site["basis"], headers=site["auth"]["supervisor"])
-    assert again.status_code == 409
+    assert again.status_code == 409 and again.json["code"] == "approval_under_way"
 
 
 def test_outside_reach_is_404(client, site):
@@ -138,6 +139,8 @@ def test_status_changes_carry_a_reason_from_the_list(client, make, site, start, 
     response = client.post(f"/api/v1/cases/{household.case_number}/status", json={"status": to, "reason": reason},
                            headers=site["auth"]["county"])
     assert response.status_code == expected, response.json
+    if expected == 409:
+        assert response.json["code"] == "transition_refused"
 
 
 def test_only_county_staff_change_status(client, make, site):

@@ -24,11 +24,15 @@ def test_set_up_draw_assign_and_the_checkers_phone_list(client, make):
     assert created.status_code == 201, created.json
     campaign = created.json
     assert campaign["seed"] and campaign["rate_permille"] == 300
+    early = client.post(f"/api/v1/campaigns/{campaign['id']}/assign", headers=auth, json={"checkers": ["checker-sc"]})
+    assert early.status_code == 400 and early.json["code"] == "sample_not_drawn"
 
     drawn = client.post(f"/api/v1/campaigns/{campaign['id']}/draw", headers=auth)
     assert drawn.status_code == 200
     assert drawn.json["progress"]["sampled"] == 3 + 2 and drawn.json["progress"]["unassigned"] == 5
-    assert client.post(f"/api/v1/campaigns/{campaign['id']}/draw", headers=auth).status_code == 409
+    again = client.post(f"/api/v1/campaigns/{campaign['id']}/draw", headers=auth)
+    assert again.status_code == 409
+    assert again.json["code"] == "already_done"
 
     assigned = client.post(f"/api/v1/campaigns/{campaign['id']}/assign", headers=auth, json={"checkers": ["checker-sc"]})
     assert assigned.json["progress"]["by_checker"] == [{"checker": "checker-sc", "assigned": 5, "checked": 0, "unchecked": 5}]

@@ -102,6 +102,7 @@ def test_a_picture_that_cannot_be_decoded_is_kept_as_received_and_flagged(client
     [flag] = [f for f in version.flags if f.code == "picture_damaged"]
     assert flag.severity == "error" and flag.figures["filename"] == name
     assert client.get(f"/api/v1/media/{broken.sha256}/thumbnail", headers=site["worker"]).status_code == 404
+    assert client.get(f"/api/v1/media/{broken.sha256}/thumbnail", headers=site["worker"]).json["code"] == "no_thumbnail"
     assert client.get(f"/api/v1/media/{broken.sha256}", headers=site["worker"]).data == files[name]
 
 
@@ -144,6 +145,7 @@ def test_a_visit_is_approved_only_once_its_checks_have_run(client, session, app,
     url = f"/api/v1/submissions/{listed['id']}/review"
     refused = client.post(url, json=decision, headers=site["supervisor"])
     assert refused.status_code == 409 and "checks" in refused.json["message"]
+    assert refused.json["code"] == "checks_pending"
     # Returning it does not need the checks: the supervisor saw enough.
     run_worker(session, app)
     assert client.post(url, json=decision, headers=site["supervisor"]).status_code == 200

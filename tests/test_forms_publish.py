@@ -125,6 +125,7 @@ def test_publish_through_the_api(client, make):
     again = client.post("/api/v1/forms", data={"xlsform": (io.BytesIO(xlsform(version="42")), "t.md")},
                         headers=basic_auth(admin.username, "admin-pass"))
     assert again.status_code == 409 and "already published" in again.json["message"]
+    assert again.json["code"] == "duplicate"
 
     invalid = client.post("/api/v1/forms", data={"xlsform": (io.BytesIO(xlsform(version="43", constraint=". > )")), "t.md")},
                           headers=basic_auth(admin.username, "admin-pass"))

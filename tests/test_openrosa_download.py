@@ -4,11 +4,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import xml.etree.ElementTree as ET
 from urllib.parse import urlsplit
 
 import pytest
 from pyxform.validators.odk_validate import check_xform
 
+from server.openrosa.xml import RESPONSE_NS
 from server.services.users import revoke_phone_token
 
 from .conftest import OPENROSA, basic_auth, site_client
@@ -284,6 +286,32 @@ def test_unknown_form_and_file_get_404_in_openrosa_xml(client, caseworker):
         response = get(client, url)
         assert response.status_code == 404, url
         parse_openrosa_response(response.data)
+
+
+def test_a_phones_request_that_matches_no_route_is_answered_in_openrosa_xml(client, caseworker):
+    # Flask gives the phones' blueprint only the requests routed to it; these reach none of its routes.
+    _, token = caseworker
+    for response, status in ((client.put(f"/key/{token}/submission", headers=OPENROSA), 405),
+                             (client.get(f"/key/{token}/no-such-page"), 404),  # under /key/, even without the header
+                             (get(client, "/dibao/formList"), 404)):  # a server address mistyped on the phone
+        assert response.status_code == status and response.mimetype == "text/xml", response.data
+        assert parse_openrosa_response(response.data)
+        assert response.headers["X-OpenRosa-Version"] == "1.0"
+
+
+def test_a_phones_error_is_the_message_with_nature_error_and_no_code(client):
+    response = get(client, "/key/not-a-token/formList")
+    root = ET.fromstring(response.data)
+    [message] = root
+    assert (root.tag, root.attrib, message.tag) == (f"{{{RESPONSE_NS}}}OpenRosaResponse", {"items": "0"},
+                                                    f"{{{RESPONSE_NS}}}message")
+    assert message.attrib == {"nature": "error"} and "QR" in message.text
+    assert response.headers["WWW-Authenticate"].startswith("Basic")
+
+
+def test_the_json_api_answers_json_whatever_the_request_says_it_speaks(client):
+    response = get(client, "/api/v1/cases")
+    assert response.status_code == 401 and response.json["code"] == "unauthenticated"
 
 
 def test_old_versions_stay_downloadable(client, caseworker):

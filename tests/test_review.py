@@ -111,6 +111,7 @@ def test_nobody_reviews_their_own_visit(client, site, make):
     [row] = client.get("/api/v1/submissions", headers=basic_auth(supervisor.username, "pw-self")).json
     response = decide(client, basic_auth(supervisor.username, "pw-self"), row, "approve")
     assert response.status_code == 403 and "谁调查谁签字" in response.json["message"]
+    assert response.json["code"] == "own_visit"
 
 
 def test_a_decided_visit_is_not_decided_again(client, site):
@@ -119,6 +120,7 @@ def test_a_decided_visit_is_not_decided_again(client, site):
     fresh = client.get(f"/api/v1/submissions/{row['id']}", headers=site["supervisor"]).json
     response = decide(client, site["county"], fresh, "approve")
     assert response.status_code == 409 and "already rejected" in response.json["message"]
+    assert response.json["code"] == "already_decided"
 
 
 def test_two_decisions_on_the_same_version_one_wins(client, site):
@@ -126,6 +128,7 @@ def test_two_decisions_on_the_same_version_one_wins(client, site):
     first = decide(client, site["supervisor"], row, "approve")
     second = decide(client, site["county"], row, "return", reason="收入核算有误")
     assert first.status_code == 200 and second.status_code == 409
+    assert second.json["code"] == "already_decided"  # the first one's decision is committed: this one sees it
     final = client.get(f"/api/v1/submissions/{row['id']}", headers=site["supervisor"]).json
     assert final["review_state"] == "approved" and len(final["review_events"]) == 1
 
@@ -136,7 +139,9 @@ def test_a_stale_version_is_refused_even_when_the_state_still_allows_it(client, 
     submission = session.get(Submission, row["id"])
     submission.row_version += 1  # someone's edit in between (a re-send that reset the review)
     session.flush()
-    assert decide(client, site["supervisor"], row, "approve").status_code == 409
+    stale = decide(client, site["supervisor"], row, "approve")
+    assert stale.status_code == 409
+    assert stale.json["code"] == "stale_version"  # not already_decided: the visit is still as received
 
 
 def test_comments_from_anyone_who_may_read_the_visit(client, site):

@@ -240,7 +240,9 @@ def test_county_staff_withdraw_a_flag_with_a_reason(client, session, make, site)
     response = client.post(url, json={"reason": "抽查人员录入有误，已更正"}, headers=county)
     assert response.status_code == 200, response.json
     assert response.json["is_open"] is False and response.json["withdrawn_reason"] == "抽查人员录入有误，已更正"
-    assert client.post(url, json={"reason": "again"}, headers=county).status_code == 409
+    again = client.post(url, json={"reason": "again"}, headers=county)
+    assert again.status_code == 409
+    assert again.json["code"] == "already_done"
     # A visited household gets its rule's date back (one never visited has no visit to count from:
     # it stays due); the withdrawal is in the audit log.
     assert due(session, visited) == by_rule

@@ -15,10 +15,13 @@ def test_county_staff_set_standards_and_everyone_below_reads_them(client, make):
 
     assert client.post("/api/v1/standards", json=body, headers=basic_auth("cw-std", "pw-cw")).status_code == 403
     assert client.post("/api/v1/standards", json=body, headers=basic_auth("other-std", "pw-other")).status_code == 403
+    assert client.post("/api/v1/standards", json=body, headers=basic_auth("cw-std", "pw-cw")).json["code"] == "forbidden"
+    elsewhere = client.post("/api/v1/standards", json=body, headers=basic_auth("other-std", "pw-other"))
+    assert elsewhere.json["code"] == "outside_reach"
     created = client.post("/api/v1/standards", json=body, headers=basic_auth("county-std", "pw-county"))
     assert created.status_code == 201 and created.json["monthly_fen"] == 22000
     again = client.post("/api/v1/standards", json=body, headers=basic_auth("county-std", "pw-county"))
-    assert again.status_code == 409
+    assert again.status_code == 409 and again.json["code"] == "duplicate"
     bad = client.post("/api/v1/standards", json={**body, "monthly_fen": 0}, headers=basic_auth("county-std", "pw-county"))
     assert bad.status_code == 422
 

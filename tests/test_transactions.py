@@ -149,9 +149,10 @@ def test_a_failure_after_a_flush_leaves_nothing(app, real):
 def test_a_unique_constraint_race_is_a_conflict_and_other_integrity_errors_are_not(session, make):
     county = make.county()
     session.commit()  # the test's savepoint; the outer transaction is still rolled back at the end
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as lost:
         with write_transaction(session):
             session.add(Area(code=county.code, name="同码", level="county", path="/0/"))
+    assert lost.value.code == "lost_race"
     assert session.scalar(select(func.count()).select_from(Area).where(Area.code == county.code)) == 1
     session.commit()
     with pytest.raises(IntegrityError):  # a foreign key is a bug, not a race: a 500, logged

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import g, request
 
-from ..errors import Forbidden, PasswordRequired, Unauthenticated
+from ..errors import Forbidden, PasswordRequired, Unauthenticated, UnknownToken
 from ..extensions import db
 from ..models import User
 from ..openrosa.auth import require_secure_transport
@@ -20,7 +20,7 @@ def api_user() -> User:
         if credentials is not None and credentials.type == "bearer":
             user = user_for_api_token(db.session, credentials.token or "")
             if user is None:
-                raise Unauthenticated("This API token is unknown or revoked.")
+                raise UnknownToken("This API token is unknown or revoked.")
             g.signed_in_with = "token"
         elif credentials is not None and credentials.type == "basic":
             user = sign_in_with_password(credentials.username or "", credentials.password or "")

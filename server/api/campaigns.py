@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 from sqlalchemy import select
 
-from ..errors import InvalidInput, NotFound
+from ..errors import NotFound, SampleNotDrawn
 from ..extensions import db
 from ..models import POPULATIONS, Campaign, User, VillageRedo
 from ..services import sampling, spot_rates
@@ -208,7 +208,7 @@ class CampaignAssign(MethodView):
         campaign = _campaign(campaign_id)
         require_role("county", "admin")
         if campaign.drawn_at is None:
-            raise InvalidInput("Draw the sample first.")
+            raise SampleNotDrawn("Draw the sample first.")
         sampling.assign(db.session, campaign, [user_by_username(db.session, name) for name in data["checkers"]])
         return _detail(campaign)
 

@@ -10,7 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from ..errors import NotFound
+from ..errors import FileMissing, NoThumbnail, NotFound
 from ..extensions import db
 from ..models import Attachment, Submission, SubmissionVersion, User
 from ..storage import get_storage
@@ -50,7 +50,7 @@ def _stream(sha256: str, *, content_type: str, download_name: str):
         handle = get_storage().open(sha256)
     except FileNotFoundError:
         log.error("file %s is referred to by a submission but missing from storage", sha256)
-        raise NotFound("The file is recorded but missing from storage; tell the administrator.") from None
+        raise FileMissing("The file is recorded but missing from storage; tell the administrator.") from None
     size = os.fstat(handle.fileno()).st_size
     response = send_file(handle, mimetype=content_type, download_name=download_name, conditional=False,
                          etag=sha256, max_age=None)
@@ -118,9 +118,9 @@ def _thumbnail_of(attachment: Attachment) -> str:
                                     max_pixels=current_app.config["MAX_IMAGE_PIXELS"])
     except FileNotFoundError:
         log.error("file %s is referred to by a submission but missing from storage", attachment.sha256)
-        raise NotFound("The file is recorded but missing from storage; tell the administrator.") from None
+        raise FileMissing("The file is recorded but missing from storage; tell the administrator.") from None
     except media.ImageRefused:
-        raise NotFound("This picture cannot be opened, so it has no thumbnail; download the file itself.") from None
+        raise NoThumbnail("This picture cannot be opened, so it has no thumbnail; download the file itself.") from None
     if attachment.thumbnail_sha256:
         log.warning("thumbnail %s of %s was missing; made again", attachment.thumbnail_sha256, attachment.sha256)
     return storage.commit(storage.stage_bytes(facts.thumbnail), durable=False)

@@ -1,13 +1,13 @@
 """What the OpenAPI document says about errors: our error body and the statuses every operation can answer.
 
-The body is the one server/errors.py sends, {"code": "<stable string>", "message": ..., "details"?: ...}
-(flask-smorest's own error schema has an integer `code`, and no `details`). The statuses are declared
-by rule rather than by hand on each view, so an operation's list stays true as views change: what
-any request can meet (sign-in, HTTPS, throttling, a malformed request) is declared on every
-operation, what a path, a body or a write can meet on those that have one (a body names areas and
-people as a path does: 404 for one outside the caller's reach). There is no `default`
-response: a status the document does not name is a bug that the conformance run
-(tests/test_openapi_conformance.py) reports.
+The body is the one server/errors.py sends, {"code": "<stable string>", "message": ..., "details"?: ...},
+its `code` one of the catalogue's (an enum, each code described; flask-smorest's own error schema has
+an integer `code`, and no `details`). The statuses are declared by rule rather than by hand on each
+view, so an operation's list stays true as views change: what any request can meet (sign-in, HTTPS,
+throttling, a malformed request) is declared on every operation, what a path, a body or a write can
+meet on those that have one (a body names areas and people as a path does: 404 for one outside the
+caller's reach). There is no `default` response: a status the document does not name is a bug that
+the conformance run (tests/test_openapi_conformance.py) reports.
 """
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ import http
 
 import flask_smorest
 from apispec import BasePlugin
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
+from ..errors import catalogue
 from .pagination import PAGINATION_HEADER
 
 # The statuses of server/errors.py's catalogue, with what each means on this API.
@@ -44,11 +45,19 @@ HEADERS = {
 }
 
 
+def _codes() -> str:
+    """The catalogue as a list for people: each code with its status and meaning."""
+    situations = sorted(catalogue().items(), key=lambda item: (item[1].status, item[0]))
+    return "\n".join(f"- `{code}` ({cls.status}): {cls.__doc__.strip()}" for code, cls in situations)
+
+
 class ErrorSchema(Schema):
     """Every error of the JSON API (built by server/errors.py)."""
 
-    code = fields.String(required=True, metadata={
-        "description": "A stable code to act on, e.g. not_found, validation_failed, conflict, unauthenticated",
+    code = fields.String(required=True, validate=validate.OneOf(sorted(catalogue())), metadata={
+        "description": "A stable code to act on, one per situation (server/errors.py's catalogue; codes marked "
+                       "phones only reach phones, in the message of an <OpenRosaResponse>, without the code):\n"
+                       + _codes(),
         "example": "not_found"})
     message = fields.String(required=True, metadata={"description": "What went wrong, for a person to read"})
     details = fields.Raw(metadata={"description": "Present on some errors: e.g. for validation_failed, each "

@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 from sqlalchemy import or_, select
 
-from ..errors import Conflict, Forbidden, InvalidInput
+from ..errors import Duplicate, Forbidden, InvalidInput, OutsideReach
 from ..extensions import db
 from ..models import RESIDENCES, Area, Standard
 from ..services.areas import area_by_code, is_in_reach, reach_condition
@@ -48,13 +48,13 @@ class Standards(MethodView):
             raise Forbidden("Standards are set by county staff.")
         area = area_by_code(db.session, data["area"]["code"])
         if user.role == "county" and not is_in_reach(user, area):
-            raise Forbidden("You set standards only for your own county.")
+            raise OutsideReach("You set standards only for your own county.")
         if data["effective_from"] < date(2000, 1, 1):
             raise InvalidInput("effective_from is not a plausible date.")
         duplicate = select(Standard.id).where(Standard.area_id == area.id, Standard.residence == data["residence"],
                                              Standard.effective_from == data["effective_from"])
         if db.session.scalar(duplicate) is not None:
-            raise Conflict("That area already has a standard for that residence from that date.")
+            raise Duplicate("That area already has a standard for that residence from that date.")
         standard = Standard(area=area, residence=data["residence"], monthly_fen=data["monthly_fen"],
                             effective_from=data["effective_from"])
         db.session.add(standard)

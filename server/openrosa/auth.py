@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import current_app, g, request
 
-from ..errors import HttpsRequired, Unauthenticated
+from ..errors import HttpsRequired, Unauthenticated, UnknownToken
 from ..extensions import db
 from ..models import User
 from ..services.users import user_for_token
@@ -22,7 +22,7 @@ def authenticate_phone() -> User:
     if token is not None:
         user = user_for_token(db.session, token)
         if user is None:
-            raise Unauthenticated(
+            raise UnknownToken(
                 "This phone's server address is no longer valid (the key was revoked or mistyped). "
                 "Ask your supervisor for a new QR code."
             )

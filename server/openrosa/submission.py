@@ -6,7 +6,7 @@ import logging
 from flask import Response, current_app, g, request
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from ..errors import InvalidInput, TooLarge
+from ..errors import SubmissionMalformed, TooLarge
 from ..extensions import begin_read, begin_write, commit, db
 from ..services import checking, ingest
 from ..storage import get_storage
@@ -31,14 +31,15 @@ def submission_post():
     # End the read transaction of the sign-in: the upload may take minutes on 2G.
     db.session.commit()
     if request.mimetype != "multipart/form-data":
-        raise InvalidInput(f"The upload is {request.mimetype or 'untyped'}, not multipart/form-data with the form data "
-                           "as its xml_submission_file part (as ODK Collect sends it). Nothing was saved.")
+        raise SubmissionMalformed(f"The upload is {request.mimetype or 'untyped'}, not multipart/form-data with the "
+                                  "form data as its xml_submission_file part (as ODK Collect sends it). "
+                                  "Nothing was saved.")
     xml_parts = request.files.getlist("xml_submission_file")
     if not xml_parts:
-        raise InvalidInput("The upload has no xml_submission_file part.")
+        raise SubmissionMalformed("The upload has no xml_submission_file part.")
     if len({part.stream.sha256 for part in xml_parts}) > 1:
-        raise InvalidInput(f"The upload carries {len(xml_parts)} different xml_submission_file parts; a submission "
-                           "has one form data. Nothing was saved.")
+        raise SubmissionMalformed(f"The upload carries {len(xml_parts)} different xml_submission_file parts; "
+                                  "a submission has one form data. Nothing was saved.")
     xml_part = xml_parts[0]
     most = current_app.config["MAX_FORM_DATA_BYTES"]
     if xml_part.stream.size > most:  # staged on disk so far; read into memory below
@@ -50,8 +51,8 @@ def submission_post():
         if name in ("xml_submission_file", "*isIncomplete*") or not part.filename:
             continue
         if part.filename in uploads and uploads[part.filename].staged.sha256 != part.stream.sha256:
-            raise InvalidInput(f"The upload carries two different files named {part.filename}; "
-                               "send the form again. Nothing was saved.")
+            raise SubmissionMalformed(f"The upload carries two different files named {part.filename}; "
+                                      "send the form again. Nothing was saved.")
         uploads[part.filename] = ingest.Upload(part.filename, part.stream)
     max_pixels = current_app.config["MAX_IMAGE_PIXELS"]
     get_storage().sync_soon([upload.staged for upload in uploads.values()])  # they run while the database is read

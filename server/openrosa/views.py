@@ -1,10 +1,13 @@
-"""formList, form download, manifest and media download for phones."""
+"""formList, form download, manifest and media download for phones; and what every phone's
+request passes through: the protocol's header, the caller, the protocol's headers on the answer,
+and its errors in <OpenRosaResponse> XML."""
 from __future__ import annotations
 
 from flask import Response, current_app, g, request, url_for
+from werkzeug import exceptions
 from werkzeug.http import http_date
 
-from ..errors import DomainError, NotFound, is_phone_request
+from ..errors import DomainError, NotFound, OpenRosaVersionRequired, answer, as_json, register_error_handlers
 from ..extensions import begin_read, db, write_transaction
 from ..services import audit
 from ..services import cases as case_service
@@ -45,9 +48,35 @@ def keep_token(endpoint, values) -> None:
 @bp.before_request
 def check_protocol_and_caller() -> None:
     if request.headers.get("X-OpenRosa-Version", "").strip() != OPENROSA_VERSION:
-        raise DomainError("This address is for ODK Collect and KoboCollect: send X-OpenRosa-Version: 1.0.")
+        raise OpenRosaVersionRequired("This address is for ODK Collect and KoboCollect: send X-OpenRosa-Version: 1.0.")
     begin_read()  # the phone's downloads only read; an upload commits this before it writes
     g.user = authenticate_phone()
+
+
+def is_phone_request() -> bool:
+    """A request routed to this blueprint (at either registration), or, routed nowhere, one under
+    /key/ or carrying X-OpenRosa-Version: a phone's, answered in OpenRosa's way."""
+    return (
+        request.blueprint in ("openrosa", "openrosa_key")
+        or request.path.startswith("/key/")
+        or "X-OpenRosa-Version" in request.headers
+    )
+
+
+def xml_error(error: DomainError) -> Response:
+    """Collect shows the message to the caseworker; OpenRosa has no place for the code."""
+    return _xml(render.response(error.message, nature="error"))
+
+
+register_error_handlers(bp, xml_error)
+
+
+@bp.app_errorhandler(exceptions.NotFound)
+@bp.app_errorhandler(exceptions.MethodNotAllowed)
+def matched_no_route(error: exceptions.HTTPException) -> Response:
+    """Flask gives a blueprint's handlers only the requests routed to it, so a phone's request
+    that matched no route (a path mistyped under /key/<token>/) is answered in XML here."""
+    return answer(error, xml_error if is_phone_request() else as_json)
 
 
 @bp.after_app_request

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from ..errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..errors import AlreadyDecided, ApprovalUnderWay, Forbidden, InvalidInput, NotFound, OutOfOrder, TransitionRefused
 from ..models import LEVELS, STATUS_REASONS, ApprovalRound, Household, LevelOpinion, StatusChange, Submission, User
 from . import audit
 from .cases import case_in_reach
@@ -29,7 +29,7 @@ def open_round(session: Session, user: User, case_number: str, basis_submission_
         raise Forbidden("Only caseworkers, supervisors and county staff open an approval.")
     if session.scalar(select(ApprovalRound.id).where(ApprovalRound.household_id == household.id,
                                                      ApprovalRound.state == "open")) is not None:
-        raise Conflict(f"Household {case_number} already has an approval under way.")
+        raise ApprovalUnderWay(f"Household {case_number} already has an approval under way.")
     if basis_submission_id is not None:
         basis = session.get(Submission, basis_submission_id)
         if basis is None or basis.household_id != household.id:
@@ -54,11 +54,11 @@ def record_level(session: Session, user: User, case_number: str, round_id: int, 
     if user.role not in LEVEL_ROLES[level]:
         raise Forbidden(f"The {level} level is recorded by {' or '.join(LEVEL_ROLES[level])} staff.")
     if approval.state != "open":
-        raise Conflict(f"This approval is already {approval.state}.")
+        raise AlreadyDecided(f"This approval is already {approval.state}.")
     done = [opinion.level for opinion in approval.levels]
     expected = LEVELS[len(done)]
     if level != expected:
-        raise Conflict(f"The {expected} level comes next; levels are recorded in order and none is skipped.")
+        raise OutOfOrder(f"The {expected} level comes next; levels are recorded in order and none is skipped.")
     if outcome not in ("agree", "disagree"):
         raise InvalidInput("An outcome is agree or disagree.")
     opinion = (opinion or "").strip()
@@ -103,8 +103,8 @@ def change_status(session: Session, user: User, case_number: str, to_status: str
         raise Forbidden("Case status is changed by county staff.")
     household = case_in_reach(session, user, case_number)
     if (household.status, to_status) not in TRANSITIONS:
-        raise Conflict(f"A case cannot go from {household.status} to {to_status} by hand"
-                       + (" (an applicant becomes active through the county's approval)." if to_status == "active" else "."))
+        raise TransitionRefused(f"A case cannot go from {household.status} to {to_status} by hand" + (
+            " (an applicant becomes active through the county's approval)." if to_status == "active" else "."))
     if reason not in STATUS_REASONS or reason in ("approved", "refused"):
         raise InvalidInput(f"Give one of the reasons: {', '.join(r for r in STATUS_REASONS if r not in ('approved', 'refused'))}.")
     return _set_status(session, user, household, to_status, reason, note)

@@ -6,7 +6,7 @@ import re
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from ..errors import Conflict, InvalidInput, NotFound
+from ..errors import Duplicate, InvalidInput, NotFound
 from ..models import AREA_LEVELS, Area, User
 from ..models.areas import CODE_LENGTH
 
@@ -40,7 +40,7 @@ def create_area(session: Session, *, code: str, name: str, level: str, parent_co
     elif parent_code:
         raise InvalidInput("A county has no parent.")
     if session.scalar(select(Area.id).where(Area.code == code)) is not None:
-        raise Conflict(f"An area with the code {code} already exists.")
+        raise Duplicate(f"An area with the code {code} already exists.")
     area = Area(code=code, name=name, level=level, parent=parent, path="")
     session.add(area)
     session.flush()  # the id is part of the path

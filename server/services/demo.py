@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..errors import Conflict
+from ..errors import NotEmpty
 from ..models import Area, Household, Member, Standard, User
 from .areas import create_area
 from .idnumbers import check_digit
@@ -50,7 +50,7 @@ def _id_number(rng: random.Random, birth: date, male: bool) -> str:
 def seed_demo(session: Session, *, seed: int = 20261123) -> None:
     """Create the demo county; only into an empty database."""
     if not is_empty(session):
-        raise Conflict("The database already has areas; the demo county goes only into an empty one.")
+        raise NotEmpty("The database already has areas; the demo county goes only into an empty one.")
     rng = random.Random(seed)
     create_area(session, code=COUNTY[0], name=COUNTY[1], level="county")
     residence_of = {}

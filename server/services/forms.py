@@ -15,7 +15,7 @@ from pyxform.xls2xform import convert
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..errors import Conflict, FormInvalid, InvalidInput, NotFound
+from ..errors import Duplicate, FormInvalid, InvalidInput, NotFound
 from ..models import Form, FormVersion, User
 from .xforms import FormStructure, form_structure
 
@@ -159,7 +159,7 @@ def publish(
     compiled = compile_xlsform(source, filename)
     existing = find_version(session, compiled.form_id, compiled.version)
     if existing is not None:
-        raise Conflict(
+        raise Duplicate(
             f"{compiled.form_id} version {compiled.version} is already published; "
             "change settings.version to publish a new version."
         )
@@ -202,7 +202,8 @@ def publish_directory(session: Session, folder: Path, *, validate: bool = True) 
         existing = find_version(session, compiled.form_id, compiled.version)
         if existing is not None:
             if existing.md5 != compiled.md5:
-                raise Conflict(f"{path.name} changed but its version {compiled.version} is already published; bump settings.version.")
+                raise Duplicate(f"{path.name} changed but its version {compiled.version} is already published; "
+                                "bump settings.version.")
             report.append((path.name, label, "unchanged"))
             continue
         publish(session, source, path.name, validate=validate)

@@ -20,7 +20,8 @@ from pathlib import Path
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from ..errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from ..errors import (AlreadyCorrected, AttachmentRefused, FileDiffers, Forbidden, FormDataInvalid, InstanceIdTaken,
+                      NotFound, OutsideReach, UnknownDeprecatedId, UnknownFormVersion)
 from ..models import (RESIDENCES, Area, Attachment, Form, FormVersion, Household, Submission, SubmissionVersion, User,
                       utcnow)
 from ..storage import LocalStorage, StagedFile
@@ -57,10 +58,6 @@ _ID_LENGTH = SubmissionVersion.__table__.c.instance_id.type.length  # instanceID
 _INSERT_SUBMISSION = insert(Submission.__table__).returning(Submission.id)
 _INSERT_VERSION = insert(SubmissionVersion.__table__).returning(SubmissionVersion.id)
 _INSERT_ATTACHMENTS = insert(Attachment.__table__)
-
-
-class AttachmentRefused(DomainError):
-    status, code = 400, "attachment_refused"
 
 
 @dataclass
@@ -115,10 +112,10 @@ def prepare(session: Session, storage: LocalStorage, user: User, xml: bytes, upl
     try:
         root = parse_instance(xml)
     except InstanceInvalid as error:
-        raise InvalidInput(str(error)) from None
+        raise FormDataInvalid(str(error)) from None
     form_id, version_string = root.get("id"), root.get("version")
     if not form_id:
-        raise InvalidInput("The form data names no form (its root element has no id).")
+        raise FormDataInvalid("The form data names no form (its root element has no id).")
     instance_id = find_text(root, "meta/instanceID")
     found = session.execute(_FORM_AND_INSTANCE, {"form_id": form_id, "version": version_string or "",
                                                   "instance_id": instance_id}).all()
@@ -126,18 +123,18 @@ def prepare(session: Session, storage: LocalStorage, user: User, xml: bytes, upl
         raise NotFound(f"The server has no form {form_id!r}. Download the forms again.")
     form = found[0]
     if form.version_pk is None:
-        raise NotFound(f"Version {version_string!r} of form {form_id!r} was never published on this server.")
+        raise UnknownFormVersion(f"Version {version_string!r} of form {form_id!r} was never published on this server.")
     if user.role not in form.roles:
         raise Forbidden(f"Your role ({user.role}) does not fill the form {form_id!r}.")
     structure = structure_of_version(form.version_pk, form.md5, lambda: session.get(FormVersion, form.version_pk).xml)
     if local(root.tag) != structure.root_name:
-        raise InvalidInput(f"The form data's root element <{local(root.tag)}> does not match form {form_id!r}.")
+        raise FormDataInvalid(f"The form data's root element <{local(root.tag)}> does not match form {form_id!r}.")
     if not instance_id:
-        raise InvalidInput("The form data has no meta/instanceID.")
+        raise FormDataInvalid("The form data has no meta/instanceID.")
     deprecated_id = find_text(root, "meta/deprecatedID") or None
     for name, value in (("instanceID", instance_id), ("deprecatedID", deprecated_id or "")):
         if len(value) > _ID_LENGTH:
-            raise InvalidInput(f"The form data's meta/{name} is longer than {_ID_LENGTH} characters.")
+            raise FormDataInvalid(f"The form data's meta/{name} is longer than {_ID_LENGTH} characters.")
     # Refuse a household outside the caller's areas before any of its photos is stored.
     household = _named_household(session, user, root)
     village = _named_village(session, user, root)
@@ -174,7 +171,7 @@ def receive(session: Session, storage: LocalStorage, user: User, prepared: Prepa
         )
     if existing is not None:
         if existing.xml_sha256 != prepared.xml_sha256:
-            raise Conflict(
+            raise InstanceIdTaken(
                 f"A different submission with the instanceID {instance_id} is already on the server. "
                 "To correct a sent form, edit it on the phone so it is sent as a new version."
             )
@@ -192,9 +189,11 @@ def receive(session: Session, storage: LocalStorage, user: User, prepared: Prepa
                                             SubmissionVersion.instance_id == prepared.deprecated_id)
         )
         if previous is None:
-            raise NotFound(f"The form this one corrects ({prepared.deprecated_id}) is not on the server; send that one first.")
+            raise UnknownDeprecatedId(f"The form this one corrects ({prepared.deprecated_id}) is not on the server; "
+                                      "send that one first.")
         if not previous.is_current:
-            raise Conflict(f"The form this one corrects ({prepared.deprecated_id}) was already corrected by another version.")
+            raise AlreadyCorrected(f"The form this one corrects ({prepared.deprecated_id}) was already corrected by "
+                                   "another version.")
         submission = previous.submission
         if household is not None:
             submission.household_id = household.id  # a correction may name another of the caller's households
@@ -254,7 +253,7 @@ def _expected_files(root, structure: FormStructure) -> dict[str, str]:
     for path, value in leaves(root):
         if path in structure.binary_fields and value:
             if not SAFE_FILENAME.match(value) or value in (".", ".."):
-                raise InvalidInput(f"The file name {value!r} in {path} is not allowed.")
+                raise FormDataInvalid(f"The file name {value!r} in {path} is not allowed.")
             expected.setdefault(value, path)
     return expected
 
@@ -270,7 +269,7 @@ def _named_household(session: Session, user: User, root) -> NamedHousehold | Non
         return None
     found = session.execute(_HOUSEHOLD, {"case_id": case_id}).first()
     if found is None or not reaches(user, found.path):
-        raise Forbidden(f"Household {case_id} is not in your areas; the form was not accepted.")
+        raise OutsideReach(f"Household {case_id} is not in your areas; the form was not accepted.")
     return NamedHousehold(found.id, placed=found.latitude is not None)
 
 
@@ -281,7 +280,7 @@ def _named_village(session: Session, user: User, root) -> Area | None:
         return None
     village = session.scalar(select(Area).where(Area.code == code, Area.level == "village"))
     if village is None or not is_in_reach(user, village):
-        raise Forbidden(f"Village {code} is not in your areas; the form was not accepted.")
+        raise OutsideReach(f"Village {code} is not in your areas; the form was not accepted.")
     return village
 
 
@@ -289,7 +288,7 @@ def _applicant_village(session: Session, user: User, root) -> Area:
     code = find_text(root, "applicant/applicant_village") or find_text(root, "applicant_village")
     villages = [a for a in _villages_of(session, user) if not code or a.code == code]
     if not villages:
-        raise Forbidden("The applicant's village is not in your areas; the form was not accepted.")
+        raise OutsideReach("The applicant's village is not in your areas; the form was not accepted.")
     return villages[0]  # forms before 2026112302 name no village: the caseworker's first
 
 
@@ -304,10 +303,10 @@ def _applicant(session: Session, user: User, root) -> dict:
     for column, question in (("head_name", "applicant_name"), ("address", "applicant_address")):
         longest = Household.__table__.c[column].type.length
         if len(fields[column]) > longest:
-            raise InvalidInput(f"The applicant's {question} is longer than {longest} characters.")
+            raise FormDataInvalid(f"The applicant's {question} is longer than {longest} characters.")
     if fields["residence"] not in RESIDENCES:
-        raise InvalidInput(f"The applicant's applicant_residence {fields['residence']!r} is not one of "
-                           f"{', '.join(RESIDENCES)}.")
+        raise FormDataInvalid(f"The applicant's applicant_residence {fields['residence']!r} is not one of "
+                              f"{', '.join(RESIDENCES)}.")
     return fields
 
 
@@ -390,8 +389,8 @@ def _complete(session: Session, storage: LocalStorage, version: SubmissionVersio
         elif attachment.sha256 != upload.staged.sha256:
             log.warning("refused different bytes for %s of submission %s (kept %s, got %s)",
                         attachment.filename, version.instance_id, attachment.sha256, upload.staged.sha256)
-            raise Conflict(f"The file {attachment.filename} is already on the server with different content; "
-                           "the first one is kept. Evidence is never replaced.")
+            raise FileDiffers(f"The file {attachment.filename} is already on the server with different content; "
+                              "the first one is kept. Evidence is never replaced.")
     if added:
         version.is_complete = all(a.sha256 for a in version.attachments)
         version.checked_at = None  # its new files are decoded and its checks run again

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from ..errors import Conflict, Forbidden, InvalidInput
+from ..errors import AlreadyDecided, ChecksPending, Forbidden, InvalidInput, OwnVisit, StaleVersion
 from ..models import ReviewEvent, Submission, User, utcnow
 from . import audit
 from .submissions import submission_in_reach
@@ -28,12 +28,13 @@ def decide(session: Session, user: User, submission_id: int, decision: str, reas
     if decision != "approve" and not reason:
         raise InvalidInput("Say why: a returned visit tells the caseworker what to re-do; a rejection is written.")
     if submission.submitted_by_id == user.id:
-        raise Forbidden("You sent this visit; someone else reviews it (谁调查谁签字).")
+        raise OwnVisit("You sent this visit; someone else reviews it (谁调查谁签字).")
     if submission.review_state != "received":
-        raise Conflict(f"This visit is already {submission.review_state}; a corrected version comes back for review.")
+        raise AlreadyDecided(f"This visit is already {submission.review_state}; a corrected version comes back "
+                             "for review.")
     if decision == "approve" and current.checked_at is None:
-        raise Conflict("This visit's photos and checks are still being processed; approve it in a minute, "
-                       "once its flags are known.")
+        raise ChecksPending("This visit's photos and checks are still being processed; approve it in a minute, "
+                            "once its flags are known.")
     state = DECISIONS[decision]
     changed = session.execute(
         update(Submission)
@@ -43,7 +44,7 @@ def decide(session: Session, user: User, submission_id: int, decision: str, reas
         .execution_options(synchronize_session=False)
     ).rowcount
     if changed == 0:
-        raise Conflict("Someone else decided on this visit meanwhile; reload it and look again.")
+        raise StaleVersion("Someone else decided on this visit meanwhile; reload it and look again.")
     event = ReviewEvent(submission_id=submission.id, kind=state, text=reason, author_id=user.id)
     session.add(event)
     session.flush()

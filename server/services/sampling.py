@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from ..errors import Conflict, Forbidden, InvalidInput
+from ..errors import AlreadyDone, Forbidden, InvalidInput
 from ..models import POPULATIONS, Area, Campaign, CountyRules, Household, SampleItem, Submission, User, utcnow
 from ..models.rules import DEFAULT_ERROR_THRESHOLD_PERMILLE, DEFAULT_SAMPLE_RATE_PERMILLE
 from .areas import area_by_code, is_in_reach
@@ -112,7 +112,7 @@ def choose(candidates: list, rate_permille: int, seed: int, village_code: str) -
 def draw(session: Session, campaign: Campaign) -> int:
     """Draw the sample once; the same seed always gives the same households. Returns how many."""
     if campaign.drawn_at is not None:
-        raise Conflict("This campaign's sample is already drawn; its seed keeps it reproducible.")
+        raise AlreadyDone("This campaign's sample is already drawn; its seed keeps it reproducible.")
     rows = []
     for village_code, candidates in sorted(population(session, campaign).items()):
         chosen = choose(candidates, campaign.rate_permille, campaign.seed, village_code)

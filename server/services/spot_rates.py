@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
-from ..errors import Conflict, Forbidden, InvalidInput
+from ..errors import AlreadyDone, Forbidden, InvalidInput
 from ..models import Area, Campaign, Household, SampleItem, User, VillageRedo, utcnow
 from . import audit, schedule
 from .areas import is_in_reach, reach_condition
@@ -234,7 +234,7 @@ def withdraw(session: Session, user: User, redo: VillageRedo, reason: str) -> Vi
     if len(reason) > REASON_LENGTH:
         raise InvalidInput(f"The reason has at most {REASON_LENGTH} characters.")
     if redo.withdrawn_at is not None:
-        raise Conflict("This redo order is already withdrawn.")
+        raise AlreadyDone("This redo order is already withdrawn.")
     errors = village_figures(session, redo.campaign_id, redo.village_id).errors
     redo.withdrawn_at, redo.withdrawn_by_id, redo.withdrawn_reason = utcnow(), user.id, reason
     redo.errors_at_withdrawal = errors

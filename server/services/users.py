@@ -9,7 +9,7 @@ from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..errors import Conflict, InvalidInput, NotFound
+from ..errors import Duplicate, InvalidInput, NotFound
 from ..models import ROLES, ApiToken, PhoneToken, User, utcnow
 from .areas import area_by_code
 from .password_proofs import PasswordProofs
@@ -33,7 +33,7 @@ def create_user(
     if len(full_name) > FULL_NAME_LENGTH:
         raise InvalidInput(f"A full name has at most {FULL_NAME_LENGTH} characters.")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise Conflict(f"The username {username!r} is taken.")
+        raise Duplicate(f"The username {username!r} is taken.")
     if role != "admin" and not area_codes:
         raise InvalidInput(f"A {role} needs at least one area.")
     # The same code given twice would insert the same (user, area) pair twice.
@@ -133,7 +133,7 @@ def issue_api_token(session: Session, user: User, name: str) -> tuple[ApiToken, 
         raise InvalidInput("A token name is 1–64 letters, digits, '.', '_' or '-' (e.g. monthly-export).")
     live = select(ApiToken.id).where(ApiToken.user_id == user.id, ApiToken.name == name, ApiToken.revoked_at.is_(None))
     if session.scalar(live) is not None:
-        raise Conflict(f"{user.username} already has a live token called {name!r}; revoke it first.")
+        raise Duplicate(f"{user.username} already has a live token called {name!r}; revoke it first.")
     token = secrets.token_urlsafe(32)
     api_token = ApiToken(user_id=user.id, name=name, token_hash=_token_hash(token))
     session.add(api_token)
