@@ -35,7 +35,7 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade_database(url: str) -> None:
-    command.upgrade(alembic_config(url), "heads")  # branches made in parallel are merged later
+    command.upgrade(alembic_config(url), "head")  # one line of revisions (tests/test_migrations.py)
 
 
 def _fail_on_domain_errors(function):

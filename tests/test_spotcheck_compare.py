@@ -8,7 +8,7 @@ and the re-visits (spot_check, the same members and answers unless overridden) c
 tests/builders.py; the rural standard is 700 yuan, so the original works out eligible."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -18,7 +18,7 @@ from server.models import CountyRules, Household, SampleItem, Standard, Submissi
 from server.services import sampling, schedule, spotchecks
 from server.services.spotchecks import ComparisonRules, Facts
 
-from .builders import household_visit, spot_check
+from .builders import DEFAULT_WHEN, household_visit, spot_check
 from .test_checks import HOME, version_of
 from .test_submission import post
 
@@ -216,6 +216,20 @@ def test_the_countys_tolerance_and_error_items_apply(client, session, site):
     assert compared["household_size"]["agrees"] is False and compared["household_size"]["error"] is False
     assert compared["head_seen"]["error"] is True
     assert item.result == "error"
+
+
+@pytest.mark.parametrize("from_revisit_day, head_seen_is_error", [(0, True), (1, False)])
+def test_a_revisit_is_compared_by_the_rules_in_force_on_its_visit_date(client, session, site, from_revisit_day,
+                                                                       head_seen_is_error):
+    """Rules from the re-visit's own day apply to it; rules from the next day (today: the re-visit
+    is dated yesterday) do not, though they are in force when it is compared."""
+    revisit_day = DEFAULT_WHEN.date()
+    session.add(CountyRules(county_id=site["county"].id, effective_from=revisit_day + timedelta(days=from_revisit_day),
+                            error_items=["eligibility", "head_seen"]))
+    session.flush()
+    send(client, site["checker_token"], spot_check(site["household"].case_number, when=DEFAULT_WHEN, head_seen="no"))
+    compared = by_item(item_of(session, site["campaign"], site["household"]))
+    assert compared["head_seen"]["agrees"] is False and compared["head_seen"]["error"] is head_seen_is_error
 
 
 def test_a_county_without_a_rules_row_has_the_documented_defaults(session, site):

@@ -1,6 +1,4 @@
 """Assistance standards (保障标准) as data: per area, urban or rural, from a date on, in fen."""
-from datetime import date
-
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
@@ -9,6 +7,7 @@ from sqlalchemy import or_, select
 from ..errors import Duplicate, Forbidden, InvalidInput, OutsideReach
 from ..extensions import db
 from ..models import RESIDENCES, Area, Standard
+from ..models.base import RULES_SINCE
 from ..services.areas import area_by_code, is_in_reach, reach_condition
 from . import Schema
 from .auth import api_user
@@ -49,7 +48,7 @@ class Standards(MethodView):
         area = area_by_code(db.session, data["area"]["code"])
         if user.role == "county" and not is_in_reach(user, area):
             raise OutsideReach("You set standards only for your own county.")
-        if data["effective_from"] < date(2000, 1, 1):
+        if data["effective_from"] < RULES_SINCE:
             raise InvalidInput("effective_from is not a plausible date.")
         duplicate = select(Standard.id).where(Standard.area_id == area.id, Standard.residence == data["residence"],
                                              Standard.effective_from == data["effective_from"])

@@ -10,7 +10,7 @@ from .base import Base, utcnow
 
 
 class AuditEvent(Base):
-    """One event. Never updated or deleted: triggers in the database refuse it (migration 0008_audit).
+    """One event. Never updated or deleted: triggers in the database refuse it (migration 0001_baseline).
 
     `area_id` is the area the object belongs to (a household's village), so supervisors can query
     the events of their reach; it is null for events about no area (tokens, accounts), which only

@@ -1,9 +1,9 @@
 """Declarative base with a naming convention, so Alembic names constraints deterministically."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator
+from sqlalchemy import DateTime, MetaData, Select, TypeDecorator, select
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -36,6 +36,22 @@ class UtcDateTime(TypeDecorator):
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)
         return value
+
+
+# The earliest effective_from: a dated row made without one is in force since always, and a date
+# before it is a mistake.
+RULES_SINCE = date(2000, 1, 1)
+
+
+class CountyDated:
+    """A county's rules from a date on (county_id, effective_from; unique together): the row in
+    force on a date is the county's latest one not after it, so a change is a new row and what was
+    in force when is kept."""
+
+    @classmethod
+    def in_force(cls, county_id: int, on: date) -> Select:
+        return (select(cls).where(cls.county_id == county_id, cls.effective_from <= on)
+                .order_by(cls.effective_from.desc()).limit(1))
 
 
 class Base(DeclarativeBase):

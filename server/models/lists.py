@@ -1,6 +1,6 @@
 """A change counter per area for the phones' per-caller lists (cases.csv).
 
-Triggers made by migration 0016 add one to an area's counter in the same transaction as any change
+Triggers made by migration 0001_baseline add one to an area's counter in the same transaction as any change
 to what its households' rows in cases.csv are made of: the area itself (a village's name), its
 households, their home visits (which is the latest, its review state and reason) and its redo
 orders. A caller's list is unchanged while the counters of every area in their reach are, and the

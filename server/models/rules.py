@@ -1,5 +1,6 @@
-"""Rules that differ by area: each county's check thresholds, the assistance standards over time, and
-how a county works out the monthly amount (uplift, supplements, minimum wage, disqualifying property)."""
+"""Rules that differ by area, each from a date on: each county's check thresholds, the assistance
+standards, and how a county works out the monthly amount (uplift, supplements, minimum wage,
+disqualifying property)."""
 from __future__ import annotations
 
 import json
@@ -9,10 +10,10 @@ from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Integer, String,
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .areas import Area
-from .base import Base, utcnow
+from .base import RULES_SINCE, Base, CountyDated, utcnow
 from .cases import RESIDENCES
 
-# What a county without its own row gets; the same numbers are the columns' defaults, so a row
+# What a county without a row in force gets; the same numbers are the columns' defaults, so a row
 # created with only county_id behaves exactly like no row at all.
 DEFAULT_LOCATION_THRESHOLD_M = 300  # visit geopoint to registered home location (issue 3)
 DEFAULT_MAX_ACCURACY_M = 50  # the form warns above 50 m (forms/README.md: location, warning 50 m)
@@ -34,11 +35,14 @@ def _positive(column: str) -> CheckConstraint:
     return CheckConstraint(f"{column} > 0", name=f"{column}_positive")
 
 
-class CountyRules(Base):
-    """The check thresholds of one county (one row per county area; none = the defaults above)."""
+class CountyRules(CountyDated, Base):
+    """A county's check thresholds and spot-check rules, in force from effective_from until its next
+    row (none in force = the defaults above). A visit is checked, and a re-visit compared, by the
+    rules in force on its visit date; a campaign takes its rates from those in force when it is set up."""
 
     __tablename__ = "county_rules"
     __table_args__ = (
+        UniqueConstraint("county_id", "effective_from"),
         _positive("location_threshold_m"),
         _positive("max_accuracy_m"),
         _positive("photo_distance_m"),
@@ -48,7 +52,9 @@ class CountyRules(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    county_id: Mapped[int] = mapped_column(ForeignKey("areas.id", ondelete="RESTRICT"), unique=True)
+    # (county_id, effective_from) is unique, so its index also serves lookups by county.
+    county_id: Mapped[int] = mapped_column(ForeignKey("areas.id", ondelete="RESTRICT"))
+    effective_from: Mapped[date] = mapped_column(Date, default=RULES_SINCE)
     location_threshold_m: Mapped[int] = mapped_column(
         Integer, default=DEFAULT_LOCATION_THRESHOLD_M, server_default=str(DEFAULT_LOCATION_THRESHOLD_M))
     max_accuracy_m: Mapped[int] = mapped_column(
@@ -137,7 +143,7 @@ def _supplement(default: int) -> Mapped[int]:
     return mapped_column(Integer, default=default, server_default=str(default))
 
 
-class AssistanceRules(Base):
+class AssistanceRules(CountyDated, Base):
     """How a county turns a visit into a monthly amount, from a date on (none = the defaults above).
 
     The row in force on a date is the county's latest with effective_from <= that date, so a change

@@ -13,7 +13,7 @@ from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, Stri
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .areas import Area
-from .base import Base, utcnow
+from .base import RULES_SINCE, Base, CountyDated, utcnow
 
 # What a county without a row gets; the same numbers are the columns' defaults, so a row created
 # with only county_id and effective_from behaves exactly like no row at all.
@@ -25,10 +25,9 @@ DEFAULT_UNSTABLE_URBAN_MONTHS = 1
 DEFAULT_UNSTABLE_RURAL_MONTHS = 3
 DEFAULT_NOT_HOME_RETRY_DAYS = 7
 DEFAULT_ANNUAL_REVIEW = (8, 1, 9, 30)  # start month, start day, end month, end day (inclusive)
-RULES_SINCE = date(2000, 1, 1)  # effective_from of a row made without one: in force since always
 
 
-class VisitFrequencyRules(Base):
+class VisitFrequencyRules(CountyDated, Base):
     """One county's re-visit frequencies, in force from effective_from until its next row."""
 
     __tablename__ = "visit_frequency_rules"

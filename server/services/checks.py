@@ -30,7 +30,7 @@ from ..models import Area, Attachment, CountyRules, Flag, Household, Standard, S
 from ..models import rules as defaults
 from .media import SIMILAR_PHASH_DISTANCE, phash_distance
 from .forms import structure_of
-from .schedule import LOCAL_TZ, household_visits, visit_date
+from .schedule import LOCAL_TZ, household_visits, today, visit_date
 from .xforms import HTML_NS, XFORMS_NS, answers, flat_answers, parse_instance
 
 CHECKED_FORMS = ("household_visit", "spot_check")
@@ -76,7 +76,7 @@ REUSE_MATCHES_SHOWN = 5
 
 @dataclass(frozen=True)
 class Rules:
-    """A county's check thresholds (its CountyRules row, or the defaults)."""
+    """A county's check thresholds (its CountyRules row in force, or the defaults)."""
 
     location_threshold_m: int = defaults.DEFAULT_LOCATION_THRESHOLD_M
     max_accuracy_m: int = defaults.DEFAULT_MAX_ACCURACY_M
@@ -90,11 +90,12 @@ def _ancestor_ids(area: Area) -> list[int]:
     return [int(part) for part in area.path.strip("/").split("/") if part]
 
 
-def rules_for(session: Session, area: Area | None) -> Rules:
-    """The thresholds of the county the area lies in; the defaults for a county without a row."""
+def rules_for(session: Session, area: Area | None, on: date | None = None) -> Rules:
+    """The thresholds in force on a date (default today) in the county the area lies in; the
+    defaults where it has none in force."""
     if area is None:
         return Rules()
-    row = session.scalar(select(CountyRules).where(CountyRules.county_id == _ancestor_ids(area)[0]))
+    row = session.scalar(CountyRules.in_force(_ancestor_ids(area)[0], on or today()))
     if row is None:
         return Rules()
     return Rules(row.location_threshold_m, row.max_accuracy_m, row.photo_distance_m,
@@ -156,8 +157,9 @@ def compute_flags(session: Session, version: SubmissionVersion) -> list[Flag]:
         return flags
     household = version.submission.household
     tree = answers(parse_instance(version.xml), structure_of(version.form_version).repeats)
-    visit = _Visit(version, form_id, flat_answers(tree), household,
-                   rules_for(session, household.village if household else None))
+    flat = flat_answers(tree)
+    visit = _Visit(version, form_id, flat, household,
+                   rules_for(session, household.village if household else None, visit_date(flat, version)))
     flags += _sights(visit)
     flags += _people(visit)
     flags += _location(visit)

@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import AssistanceRules, Household, Standard
@@ -180,11 +179,7 @@ def uplifted_fen(standard_fen: int, percent: int) -> int:
 
 def rules_in_force(session: Session, county_id: int, on: date) -> Rules:
     """The county's AssistanceRules row with the latest effective_from on or before `on`; the defaults without one."""
-    row = session.scalar(
-        select(AssistanceRules)
-        .where(AssistanceRules.county_id == county_id, AssistanceRules.effective_from <= on)
-        .order_by(AssistanceRules.effective_from.desc()).limit(1)
-    )
+    row = session.scalar(AssistanceRules.in_force(county_id, on))
     if row is None:
         return Rules()
     return Rules(

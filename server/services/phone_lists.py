@@ -3,7 +3,7 @@
 A phone asks for its list over and over: each form's manifest carries its md5 (seven forms share
 one list), and every "Get blank forms" asks again with If-None-Match. Building a 5,000-household
 list takes some 40 ms; checking that it has not changed takes one small query: the change counters
-(list_versions, kept by triggers in the database, migration 0016) of every area in the caller's
+(list_versions, kept by triggers in the database, migration 0001_baseline) of every area in the caller's
 reach. A list is made again when any of them moved, when the reach holds other areas, or on a new
 day. Workers are separate processes: each keeps its own lists, and the counters, changed in the
 same transaction as the rows, tell every one of them.

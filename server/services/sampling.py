@@ -18,6 +18,7 @@ from ..models import POPULATIONS, Area, Campaign, CountyRules, Household, Sample
 from ..models.rules import DEFAULT_ERROR_THRESHOLD_PERMILLE, DEFAULT_SAMPLE_RATE_PERMILLE
 from .areas import area_by_code, is_in_reach
 from .cases import CASES_CSV_COLUMNS, CsvFile, csv_file
+from .schedule import today
 from .submissions import latest_household_visits
 
 CHECKER_ROLES = ("supervisor", "county")
@@ -44,7 +45,7 @@ def create_campaign(session: Session, user: User, *, name: str, county_code: str
     townships = [area_by_code(session, code) for code in township_codes or []]
     if any(t.level != "township" or t.parent_id != county.id for t in townships):
         raise InvalidInput("The scope names townships of this county only.")
-    rules = session.scalar(select(CountyRules).where(CountyRules.county_id == county.id))
+    rules = session.scalar(CountyRules.in_force(county.id, today()))  # the rates in force as it is set up
     campaign = Campaign(
         name=(name or "").strip() or f"{county.name} 抽查 {period_start:%Y-%m}",
         county_id=county.id, township_ids=[t.id for t in townships], period_start=period_start,

@@ -56,12 +56,7 @@ def rules_for(session: Session, county_id: int | None, on: date | None = None) -
     on = on or today()
     row = None
     if county_id is not None:
-        row = session.scalar(
-            select(VisitFrequencyRules)
-            .where(VisitFrequencyRules.county_id == county_id, VisitFrequencyRules.effective_from <= on)
-            .order_by(VisitFrequencyRules.effective_from.desc())
-            .limit(1)
-        )
+        row = session.scalar(VisitFrequencyRules.in_force(county_id, on))
     return row if row is not None else default_rules(county_id)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -25,7 +26,7 @@ from ..models import Attachment, Campaign, CountyRules, Flag, Household, SampleI
 from ..models import rules as defaults
 from . import eligibility, ingest, spot_rates  # ingest: only its functions are used, at call time
 from .eligibility import yuan
-from .schedule import visit_date
+from .schedule import today, visit_date
 from .xforms import flat_answers
 
 log = logging.getLogger(__name__)
@@ -58,14 +59,15 @@ SIGHT_STATES = {
 
 @dataclass(frozen=True)
 class ComparisonRules:
-    """A county's comparison rules (its CountyRules row, or the defaults)."""
+    """A county's comparison rules (its CountyRules row in force, or the defaults)."""
 
     income_tolerance_permille: int = defaults.DEFAULT_INCOME_TOLERANCE_PERMILLE
     error_items: tuple[str, ...] = defaults.DEFAULT_ERROR_ITEMS
 
 
-def comparison_rules(session: Session, county_id: int) -> ComparisonRules:
-    row = session.scalar(select(CountyRules).where(CountyRules.county_id == county_id))
+def comparison_rules(session: Session, county_id: int, on: date | None = None) -> ComparisonRules:
+    """The rules in force on a date (default today): a re-visit is compared by those of its visit date."""
+    row = session.scalar(CountyRules.in_force(county_id, on or today()))
     if row is None:
         return ComparisonRules()
     unknown = [name for name in row.error_items or () if name not in ITEMS]
@@ -327,7 +329,7 @@ def compare_item(session: Session, item: SampleItem, version: SubmissionVersion)
         session.flush()
         return
     original_version = _current_version(session, item.original_submission_id)
-    rules = comparison_rules(session, item.campaign.county_id)
+    rules = comparison_rules(session, item.campaign.county_id, visit_date(answers, version))
     labels = _choice_labels(version.form_version.md5, version.form_version.xml, "red_flags")
     items = compare(original_facts(session, household, original_version), check_facts(session, household, version),
                     rules, labels)
