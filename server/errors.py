@@ -10,6 +10,8 @@ import logging
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from .openrosa import xml as render
+
 log = logging.getLogger(__name__)
 
 
@@ -90,9 +92,7 @@ def is_phone_request() -> bool:
 
 def _error(status: int, code: str, message: str, details=None):
     if is_phone_request():
-        from .openrosa.xml import XML_CONTENT_TYPE, response
-
-        return Response(response(message, nature="error"), status=status, content_type=XML_CONTENT_TYPE)
+        return Response(render.response(message, nature="error"), status=status, content_type=render.XML_CONTENT_TYPE)
     body = {"code": code, "message": message}  # the OpenAPI document's Error (server/api/openapi.py)
     if details:
         body["details"] = details

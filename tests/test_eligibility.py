@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from server.models import AssistanceRules, Standard, SubmissionVersion
 from server.services.eligibility import answer_fen, compute, uplifted_fen
-from server.services.ingest import visit_answers
+from server.services.visits import visit_answers
 
 from .builders import SHANGHAI, household_visit
 from .conftest import OPENROSA

@@ -11,6 +11,7 @@ import pytest
 
 from server.models import Household, SubmissionVersion
 from server.services import schedule
+from server.services.areas import county_id_of
 
 from .builders import DEFAULT_WHEN, household_visit
 from .conftest import basic_auth
@@ -44,7 +45,7 @@ def visit(on: date, *members, outcome="done") -> schedule.Visit:
 
 
 def rule_of(session, household, done_visit=None, on=None):
-    rules = schedule.rules_for(session, schedule.county_id_of(household.village), on)
+    rules = schedule.rules_for(session, county_id_of(household.village), on)
     return schedule.classify(rules, household, done_visit)
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import selectinload, undefer
 
 from ..models import Form, Household, Submission, SubmissionVersion
 from ..services import audit
-from ..services.ingest import visit_answers
+from ..services.visits import visit_answers
 from ..services.submissions import current_versions
 from . import Schema
 from .auth import require_role

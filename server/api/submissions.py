@@ -11,7 +11,7 @@ from ..extensions import db
 from ..models import REVIEW_STATES, Attachment, Flag, Form, Household, Submission, SubmissionVersion
 from ..services.idnumbers import mask_id_number, mask_phone_number
 from ..services import audit, review
-from ..services.ingest import visit_answers
+from ..services.visits import visit_answers
 from ..services.submissions import current_versions, submission_in_reach
 from . import Schema
 from .audit import RevealQuerySchema, allow_reveal, ids_revealed, reveal_requested

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, selectinload
 from ..models import ApprovalRound, Flag, Household, StatusChange, Submission, SubmissionVersion, User
 from . import eligibility
 from .approvals import rounds_of, status_changes_of
-from .ingest import visit_answers
+from .visits import visit_answers
 from .schedule import visit_date
 from .submissions import current_versions
 

@@ -15,8 +15,6 @@ case_id; the rest is for household_visit and spot_check only.
 """
 from __future__ import annotations
 
-import functools
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -26,12 +24,15 @@ from sqlalchemy import cast, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import BIT
 from sqlalchemy.orm import Session
 
-from ..models import Area, Attachment, CountyRules, Flag, Household, Standard, Submission, SubmissionVersion
+from ..models import Area, Attachment, CountyRules, Flag, Household, Submission, SubmissionVersion
 from ..models import rules as defaults
-from .media import SIMILAR_PHASH_DISTANCE, phash_distance
+from .areas import county_id_of
+from .eligibility import compute
 from .forms import structure_of
+from .media import SIMILAR_PHASH_DISTANCE, phash_distance
 from .schedule import LOCAL_TZ, household_visits, visit_date
-from .xforms import HTML_NS, XFORMS_NS, answers, flat_answers, parse_instance
+from .spotchecks import assignment_flags
+from .xforms import answers, flat_answers, parse_instance
 
 CHECKED_FORMS = ("household_visit", "spot_check")
 # Supervisors read times in the county's local time, LOCAL_TZ (phones write EXIF in it too; see media.py).
@@ -85,33 +86,15 @@ class Rules:
     not_home_limit: int = defaults.DEFAULT_NOT_HOME_LIMIT
 
 
-def _ancestor_ids(area: Area) -> list[int]:
-    """Ids from the county down to the area itself, read from its materialised path "/1/4/17/"."""
-    return [int(part) for part in area.path.strip("/").split("/") if part]
-
-
 def rules_for(session: Session, area: Area | None) -> Rules:
     """The thresholds of the county the area lies in; the defaults for a county without a row."""
     if area is None:
         return Rules()
-    row = session.scalar(select(CountyRules).where(CountyRules.county_id == _ancestor_ids(area)[0]))
+    row = session.scalar(select(CountyRules).where(CountyRules.county_id == county_id_of(area)))
     if row is None:
         return Rules()
     return Rules(row.location_threshold_m, row.max_accuracy_m, row.photo_distance_m,
                  row.photo_time_slack_minutes, row.not_home_limit)
-
-
-def standard_in_force(session: Session, village: Area, residence: str, on: date) -> Standard | None:
-    """The standard for a household of this village and residence on a date: among standards in
-    force on that date (effective_from <= on), the nearest area at or above the village wins, and
-    within it the latest. None when no area above the village has one."""
-    chain = _ancestor_ids(village)
-    depth = {area_id: index for index, area_id in enumerate(chain)}
-    candidates = session.scalars(
-        select(Standard).where(Standard.area_id.in_(chain), Standard.residence == residence,
-                               Standard.effective_from <= on)
-    ).all()
-    return max(candidates, key=lambda s: (depth[s.area_id], s.effective_from), default=None)
 
 
 # --- running ---------------------------------------------------------------------------------------
@@ -421,7 +404,7 @@ def _photo_reuse(session: Session, visit: _Visit, photos: list[Attachment]) -> l
     for row in session.execute(base.where(Attachment.phash.in_(hashes)).limit(REUSE_EXACT_LIMIT * len(hashes))):
         candidates[row[0]] = _Candidate(*row)
     if household is not None:
-        county_path = f"/{_ancestor_ids(household.village)[0]}/"
+        county_path = f"/{county_id_of(household.village)}/"
         villages = select(Area.id).where(Area.path.startswith(county_path), Area.level == "village")
         recent = (base.with_only_columns(Attachment.id, Attachment.phash)
                   .where(Household.village_id.in_(villages))
@@ -503,38 +486,12 @@ def _red_flags(visit: _Visit) -> list[Flag]:
     chosen = [code for code in (visit.answers.get("red_flags") or "").split() if code != "none"]
     if not chosen:
         return []
-    labels = _choice_labels(visit.version.form_version.md5, visit.version.form_version.xml, "red_flags")
+    labels = structure_of(visit.version.form_version).labels("red_flags")
     zh = "；".join(labels.get(code, (code, code))[0] for code in chosen)
     en = "; ".join(labels.get(code, (code, code))[1] for code in chosen)
     return [_flag("red_flags_answered", "warning",
                   f"调查人员勾选了清退情形：{zh}。", f"Red flags answered by the investigators: {en}.",
                   red_flags=chosen)]
-
-
-@functools.lru_cache(maxsize=64)
-def _choice_labels(md5: str, xform: bytes, list_name: str) -> dict[str, tuple[str, str]]:
-    """{choice name: (Chinese label, English label)} of a choice list, read from the XForm's
-    itemset instance and itext (keyed by the version's MD5: a published version never changes)."""
-    root = ET.fromstring(xform)
-    model = root.find(f"{HTML_NS}head/{XFORMS_NS}model")
-    texts: dict[str, dict[str, str]] = {}
-    itext = model.find(f"{XFORMS_NS}itext")
-    for translation in itext.findall(f"{XFORMS_NS}translation") if itext is not None else []:
-        language = translation.get("lang", "")
-        for text in translation.findall(f"{XFORMS_NS}text"):
-            value = text.find(f"{XFORMS_NS}value")
-            texts.setdefault(text.get("id", ""), {})[language] = "".join(value.itertext()).strip() if value is not None else ""
-    labels = {}
-    for instance in model.findall(f"{XFORMS_NS}instance"):
-        if instance.get("id") != list_name:
-            continue
-        for item in instance.iter(f"{XFORMS_NS}item"):
-            name = (item.findtext(f"{XFORMS_NS}name") or "").strip()
-            by_language = texts.get((item.findtext(f"{XFORMS_NS}itextId") or "").strip(), {})
-            chinese = next((v for k, v in by_language.items() if "zh" in k), name)
-            english = next((v for k, v in by_language.items() if "en" in k), name)
-            labels[name] = (chinese, english)
-    return labels
 
 
 def _yuan(fen: int) -> str:
@@ -546,8 +503,6 @@ def _income(session: Session, visit: _Visit) -> list[Flag]:
     (self-consumed produce left out, a loss not set against other income, the county's minimum
     wage for an unproven wage). The standard is the plain one: whether the household is a
     bottom-line one (+10 %) is not known at receipt."""
-    from .eligibility import compute  # eligibility imports this module
-
     household = visit.household
     members = [m for m in visit.answers.get("members") or [] if isinstance(m, dict)]
     if household is None or visit.outcome != "done" or not members:
@@ -576,8 +531,6 @@ def _income(session: Session, visit: _Visit) -> list[Flag]:
 
 def _spot_check_assignment(session: Session, visit: _Visit) -> list[Flag]:
     """A spot check that belongs to no sample item (services/spotchecks.py)."""
-    from .spotchecks import assignment_flags  # spotchecks imports this module
-
     return assignment_flags(session, visit.version) if visit.form_id == "spot_check" else []
 
 

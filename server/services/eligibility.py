@@ -38,8 +38,8 @@ from sqlalchemy.orm import Session
 
 from ..models import AssistanceRules, Household, Standard
 from ..models import rules as defaults
-from .checks import standard_in_force
-from .schedule import county_id_of
+from .areas import county_id_of
+from .standards import standard_in_force
 from .xforms import flat_answers
 
 SUPPLEMENT_AGE = 80

@@ -25,9 +25,9 @@ from ..models import (RESIDENCES, Area, Attachment, Form, FormVersion, Household
                       utcnow)
 from ..storage import LocalStorage, StagedFile
 from . import media, review
-from .areas import is_in_reach, reaches
-from .forms import structure_of, structure_of_version
-from .xforms import FormStructure, InstanceInvalid, answer_instant, answers, find_text, leaves, local, parse_instance
+from .areas import areas_in_reach, is_in_reach, reaches
+from .forms import structure_of_version
+from .xforms import FormStructure, InstanceInvalid, answer_instant, find_text, leaves, local, parse_instance
 
 log = logging.getLogger(__name__)
 
@@ -322,8 +322,6 @@ def _new_applicant(session: Session, applicant: dict) -> Household:
 
 
 def _villages_of(session: Session, user: User) -> list[Area]:
-    from .areas import areas_in_reach
-
     return areas_in_reach(session, user, level="village")
 
 
@@ -397,10 +395,6 @@ def _complete(session: Session, storage: LocalStorage, version: SubmissionVersio
         version.checked_at = None  # its new files are decoded and its checks run again
         session.flush()
     return added
-
-
-def visit_answers(version: SubmissionVersion) -> dict:
-    return answers(parse_instance(version.xml), structure_of(version.form_version).repeats)
 
 
 def sweep_orphans(session: Session, storage: LocalStorage, *, older_than_seconds: float) -> int:

@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session, selectinload, undefer
 from ..errors import InvalidInput
 from ..models import (CATEGORIES, WORK_CAPACITIES, Area, Form, Household, Submission, SubmissionVersion,
                       VillageRedo, VisitFrequencyRules)
-from .ingest import visit_answers
+from .areas import county_id_of
+from .visits import visit_answers
 from .xforms import answer_date, flat_answers
 
 log = logging.getLogger(__name__)
@@ -44,11 +45,6 @@ def today() -> date:
 
 
 # --- the rules in force ---------------------------------------------------------------------------
-
-def county_id_of(area: Area) -> int:
-    """The county an area lies in, read from its materialised path "/county/township/village/"."""
-    return int(area.path.strip("/").split("/")[0])
-
 
 def rules_for(session: Session, county_id: int | None, on: date | None = None) -> VisitFrequencyRules:
     """The county's rules in force on a date (its latest row not after it), or the defaults: an

@@ -23,9 +23,11 @@ from sqlalchemy.orm import Session
 
 from ..models import Attachment, Campaign, CountyRules, Flag, Household, SampleItem, SubmissionVersion, utcnow
 from ..models import rules as defaults
-from . import eligibility, ingest, spot_rates  # ingest: only its functions are used, at call time
+from . import eligibility, spot_rates
 from .eligibility import yuan
+from .forms import structure_of
 from .schedule import visit_date
+from .visits import visit_answers
 from .xforms import flat_answers
 
 log = logging.getLogger(__name__)
@@ -95,7 +97,7 @@ class Facts:
 
 
 def version_answers(version: SubmissionVersion) -> dict:
-    return flat_answers(ingest.visit_answers(version))
+    return flat_answers(visit_answers(version))
 
 
 def _names(values) -> tuple[str, ...]:
@@ -314,8 +316,6 @@ def compare_item(session: Session, item: SampleItem, version: SubmissionVersion)
 
     A re-visit that did not take place (nobody at home, refused, moved) stores its outcome and no
     result: the household still awaits its check, and the checker's next re-visit of it attaches here."""
-    from .checks import _choice_labels
-
     household = item.household
     answers = version_answers(version)
     outcome = answers.get("outcome") or ""
@@ -328,7 +328,7 @@ def compare_item(session: Session, item: SampleItem, version: SubmissionVersion)
         return
     original_version = _current_version(session, item.original_submission_id)
     rules = comparison_rules(session, item.campaign.county_id)
-    labels = _choice_labels(version.form_version.md5, version.form_version.xml, "red_flags")
+    labels = structure_of(version.form_version).labels("red_flags")
     items = compare(original_facts(session, household, original_version), check_facts(session, household, version),
                     rules, labels)
     item.comparison = items

@@ -5,7 +5,7 @@ from sqlalchemy import and_, exists, func, not_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..errors import NotFound
-from ..models import Area, Household, Submission, SubmissionVersion, User, user_areas
+from ..models import Area, Form, Household, Submission, SubmissionVersion, User, user_areas
 from .areas import reach_condition
 
 
@@ -90,8 +90,6 @@ def submission_in_reach(session: Session, user: User, submission_id: int) -> Sub
 def latest_household_visits(*conditions):
     """A subquery (household_id, submission_id) of each household's latest home visit, among those
     meeting `conditions`: one grouped scan instead of a lookup per household."""
-    from ..models import Form
-
     return (
         select(Submission.household_id, func.max(Submission.id).label("submission_id"))
         .join(Form, Form.id == Submission.form_pk)

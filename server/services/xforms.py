@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import functools
+import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
 from defusedxml import ElementTree as SafeET
@@ -29,10 +31,27 @@ class FormStructure:
     image_fields: frozenset[str]
     repeats: frozenset[str]          # paths of repeat groups, e.g. "members"
     names_a_household: bool          # a household's form: it asks case_id
+    # The form's own choice lists: list name -> choice name -> language ("zh", "en") -> label. Lists
+    # read from a file (cases.csv, villages.csv) are not here: their labels are the server's data.
+    choices: Mapping[str, Mapping[str, Mapping[str, str]]] = field(default_factory=dict)
+    # Questions answered from a choice list: path -> (list name, several choices allowed).
+    selects: Mapping[str, tuple[str, bool]] = field(default_factory=dict)
+
+    def labels(self, list_name: str) -> dict[str, tuple[str, str]]:
+        """{choice name: (Chinese label, English label)} of a choice list; the name where a
+        language has no label."""
+        return {name: (by_language.get("zh", name), by_language.get("en", name))
+                for name, by_language in self.choices.get(list_name, {}).items()}
 
 
 def local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
+
+
+def _language(lang: str) -> str:
+    """A translation's language code: "Chinese (zh)" -> "zh"; the whole name when it gives none."""
+    found = re.search(r"\(([^()]+)\)\s*$", lang)
+    return found.group(1) if found else lang
 
 
 @functools.lru_cache(maxsize=256)
@@ -54,8 +73,41 @@ def form_structure(xml: bytes) -> FormStructure:
         if (u.get("mediatype") or "").startswith("image/")
     }
     repeats = {relative(r.get("nodeset", "")) for r in root.iter(f"{XFORMS_NS}repeat")}
+    selects = {}
+    for tag, multiple in (("select1", False), ("select", True)):
+        for question in root.iter(f"{XFORMS_NS}{tag}"):
+            itemset = question.find(f"{XFORMS_NS}itemset")
+            listed = re.match(r"instance\('([^']+)'\)", itemset.get("nodeset", "")) if itemset is not None else None
+            if listed:
+                selects[relative(question.get("ref", ""))] = (listed.group(1), multiple)
     return FormStructure(local(data.tag), frozenset(binary), frozenset(images & binary), frozenset(repeats),
-                         names_a_household=any(local(child.tag) == "case_id" for child in data))
+                         names_a_household=any(local(child.tag) == "case_id" for child in data),
+                         choices=_choice_lists(model), selects=selects)
+
+
+def _choice_lists(model: ET.Element) -> dict[str, dict[str, dict[str, str]]]:
+    """The choice lists of the form's secondary instances with their labels in each language, read
+    from the itext translations (or an item's own label in a form without translations)."""
+    texts: dict[str, dict[str, str]] = {}
+    itext = model.find(f"{XFORMS_NS}itext")
+    for translation in itext.findall(f"{XFORMS_NS}translation") if itext is not None else []:
+        language = _language(translation.get("lang", ""))
+        for text in translation.findall(f"{XFORMS_NS}text"):
+            value = text.find(f"{XFORMS_NS}value")
+            texts.setdefault(text.get("id", ""), {})[language] = "".join(value.itertext()).strip() if value is not None else ""
+    lists = {}
+    for instance in model.findall(f"{XFORMS_NS}instance")[1:]:  # the first is the form's data
+        if instance.get("src") or not instance.get("id"):
+            continue
+        items = {}
+        for item in instance.iter(f"{XFORMS_NS}item"):
+            name = (item.findtext(f"{XFORMS_NS}name") or "").strip()
+            own = item.findtext(f"{XFORMS_NS}label")
+            items[name] = dict(texts.get((item.findtext(f"{XFORMS_NS}itextId") or "").strip(), {}))
+            if own is not None and not items[name]:
+                items[name] = {"": own.strip()}
+        lists[instance.get("id")] = items
+    return lists
 
 
 # Deepest element nesting accepted in form data, the root being level 1: our forms nest groups and
