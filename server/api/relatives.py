@@ -8,8 +8,9 @@ from sqlalchemy.orm import selectinload, undefer
 
 from ..models import Form, Household, Submission, SubmissionVersion
 from ..services import audit
-from ..services.visits import visit_answers
+from ..services.forms import RELATIVE_REGISTRATION
 from ..services.submissions import current_versions
+from ..services.visits import visit_answers
 from . import Schema
 from .auth import require_role
 from .pagination import SqlPage
@@ -44,7 +45,7 @@ class Relatives(MethodView):
         user = require_role("county")
         audit.note_list(user, "relative.list", "submission", {})
         return current_versions(user).where(
-            Submission.form_pk.in_(select(Form.id).where(Form.form_id == "relative_registration"))
+            Submission.form_pk.in_(select(Form.id).where(Form.form_id == RELATIVE_REGISTRATION))
         ).options(undefer(SubmissionVersion.xml), selectinload(SubmissionVersion.form_version),
                   selectinload(SubmissionVersion.submission).selectinload(Submission.household)
                   .selectinload(Household.village))

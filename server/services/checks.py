@@ -17,40 +17,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 
 from geopy.distance import geodesic
 from sqlalchemy import cast, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import BIT
 from sqlalchemy.orm import Session
 
+from ..config import LOCAL_TZ
 from ..models import Area, Attachment, CountyRules, Flag, Household, Submission, SubmissionVersion
 from ..models import rules as defaults
 from .areas import county_id_of
-from .eligibility import compute
-from .forms import structure_of
+from .eligibility import compute, yuan
+from .forms import HOUSEHOLD_VISIT, SPOT_CHECK, structure_of
 from .media import SIMILAR_PHASH_DISTANCE, phash_distance
-from .schedule import LOCAL_TZ, household_visits, visit_date
+from .schedule import household_visits, visit_date
 from .spotchecks import assignment_flags
+from .visits import SIGHTS
 from .xforms import answers, flat_answers, parse_instance
 
-CHECKED_FORMS = ("household_visit", "spot_check")
+CHECKED_FORMS = (HOUSEHOLD_VISIT, SPOT_CHECK)
 # Supervisors read times in the county's local time, LOCAL_TZ (phones write EXIF in it too; see media.py).
 
 # Who went: the repeat, its name and signature fields, and how many distinct people are required.
 # household_visit: at least two staff visit each household (domain). spot_check: the form itself
 # asks for at least one checker (a county re-visit), so two would flag nearly every spot check.
 PEOPLE = {
-    "household_visit": ("investigators", "investigator_name", "investigator_signature", 2),
-    "spot_check": ("checkers", "checker_name", "checker_signature", 1),
-}
-
-SIGHTS = {
-    "head": ("见低保户/户主", "the beneficiary / head of household"),
-    "certificate": ("见低保证", "the assistance certificate"),
-    "passbook": ("见存折/一卡通", "the passbook or bank card"),
-    "hukou": ("见户口本或身份证", "the hukou or ID card"),
-    "home": ("见居住环境", "the living conditions"),
+    HOUSEHOLD_VISIT: ("investigators", "investigator_name", "investigator_signature", 2),
+    SPOT_CHECK: ("checkers", "checker_name", "checker_signature", 1),
 }
 
 # --- the photo re-use search ---------------------------------------------------------------------
@@ -494,10 +487,6 @@ def _red_flags(visit: _Visit) -> list[Flag]:
                   red_flags=chosen)]
 
 
-def _yuan(fen: int) -> str:
-    return f"{Decimal(fen) / 100:.2f}"
-
-
 def _income(session: Session, visit: _Visit) -> list[Flag]:
     """Per-capita income against the standard in force, as services/eligibility.py counts income
     (self-consumed produce left out, a loss not set against other income, the county's minimum
@@ -517,12 +506,12 @@ def _income(session: Session, visit: _Visit) -> list[Flag]:
     effective_from = result.standard_effective_from.isoformat()
     return [_flag(
         "income_above_standard", "warning",
-        f"家庭人均月收入 {_yuan(per_capita_fen)} 元（{size} 人，合计 {_yuan(total)} 元），"
-        f"高于{residence_zh}低保标准 {_yuan(standard_fen)} 元（{result.standard_area_name}，"
+        f"家庭人均月收入 {yuan(per_capita_fen)} 元（{size} 人，合计 {yuan(total)} 元），"
+        f"高于{residence_zh}低保标准 {yuan(standard_fen)} 元（{result.standard_area_name}，"
         f"{effective_from} 起执行）。",
-        f"Per-capita monthly income {_yuan(per_capita_fen)} yuan ({size} member(s), "
-        f"{_yuan(total)} yuan in all) is above the {household.residence} standard of "
-        f"{_yuan(standard_fen)} yuan ({result.standard_area_name}, in force from {effective_from}).",
+        f"Per-capita monthly income {yuan(per_capita_fen)} yuan ({size} member(s), "
+        f"{yuan(total)} yuan in all) is above the {household.residence} standard of "
+        f"{yuan(standard_fen)} yuan ({result.standard_area_name}, in force from {effective_from}).",
         per_capita_fen=per_capita_fen, standard_fen=standard_fen, household_income_fen=total,
         household_size=size, residence=household.residence, standard_area_code=result.standard_area_code,
         effective_from=effective_from, visit_date=on.isoformat(),
@@ -531,7 +520,7 @@ def _income(session: Session, visit: _Visit) -> list[Flag]:
 
 def _spot_check_assignment(session: Session, visit: _Visit) -> list[Flag]:
     """A spot check that belongs to no sample item (services/spotchecks.py)."""
-    return assignment_flags(session, visit.version) if visit.form_id == "spot_check" else []
+    return assignment_flags(session, visit.version) if visit.form_id == SPOT_CHECK else []
 
 
 def _ordinal(n: int) -> str:
@@ -542,7 +531,7 @@ def _ordinal(n: int) -> str:
 def _not_home(session: Session, visit: _Visit) -> list[Flag]:
     """The household's visits in visit order (schedule.household_visits); count the not-at-home
     visits in a row that end with this one."""
-    if visit.form_id != "household_visit" or visit.outcome != "not_home" or visit.household is None:
+    if visit.form_id != HOUSEHOLD_VISIT or visit.outcome != "not_home" or visit.household is None:
         return []
     visits = household_visits(session, visit.household)
     position = next((i for i, v in enumerate(visits) if v.version.id == visit.version.id), None)

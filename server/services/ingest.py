@@ -26,7 +26,7 @@ from ..models import (RESIDENCES, Area, Attachment, Form, FormVersion, Household
 from ..storage import LocalStorage, StagedFile
 from . import media, review
 from .areas import areas_in_reach, is_in_reach, reaches
-from .forms import structure_of_version
+from .forms import HOUSEHOLD_VISIT, structure_of_version
 from .xforms import FormStructure, InstanceInvalid, answer_instant, find_text, leaves, local, parse_instance
 
 log = logging.getLogger(__name__)
@@ -260,7 +260,7 @@ def _expected_files(root, structure: FormStructure) -> dict[str, str]:
 
 
 def _is_new_applicant(form_id: str, root) -> bool:
-    return form_id == "household_visit" and not find_text(root, "case_id") and find_text(root, "is_new_applicant") == "yes"
+    return form_id == HOUSEHOLD_VISIT and not find_text(root, "case_id") and find_text(root, "is_new_applicant") == "yes"
 
 
 def _named_household(session: Session, user: User, root) -> NamedHousehold | None:

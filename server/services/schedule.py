@@ -17,22 +17,21 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload, undefer
 
+from ..config import LOCAL_TZ
 from ..errors import InvalidInput
 from ..models import (CATEGORIES, WORK_CAPACITIES, Area, Form, Household, Submission, SubmissionVersion,
                       VillageRedo, VisitFrequencyRules)
 from .areas import county_id_of
+from .forms import HOUSEHOLD_VISIT
 from .visits import visit_answers
 from .xforms import answer_date, flat_answers
 
 log = logging.getLogger(__name__)
 
-VISIT_FORM = "household_visit"
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")  # the date a caseworker calls "today"
 DUE_STATUSES = ("applicant", "active", "suspended")  # removed households are never due
 ANNUAL_REVIEW_STATUSES = ("active", "suspended")  # applicants are visited by the application itself
 REDO_REASON = ("本村抽查差错率超标，全村重新入户核查 / the village's spot-check error rate exceeded the county's "
@@ -151,7 +150,7 @@ def household_visits(session: Session, household: Household) -> list[Visit]:
         select(SubmissionVersion, Submission.created_at)
         .join(Submission, SubmissionVersion.submission_id == Submission.id)
         .join(Form, Form.id == Submission.form_pk)
-        .where(Submission.household_id == household.id, Form.form_id == VISIT_FORM,
+        .where(Submission.household_id == household.id, Form.form_id == HOUSEHOLD_VISIT,
                SubmissionVersion.is_current.is_(True))
         .options(undefer(SubmissionVersion.xml), selectinload(SubmissionVersion.form_version))
     ).all()
@@ -261,7 +260,7 @@ def visited_since(day: date):
     """A condition on Household: a household_visit of it first arrived on or after this local day
     (a visit's date is never after the day it arrived, see visit_date)."""
     return exists(select(Submission.id).join(Form, Form.id == Submission.form_pk).where(
-        Submission.household_id == Household.id, Form.form_id == VISIT_FORM,
+        Submission.household_id == Household.id, Form.form_id == HOUSEHOLD_VISIT,
         Submission.created_at >= datetime.combine(day, time.min, tzinfo=LOCAL_TZ)))
 
 
@@ -337,7 +336,7 @@ def visit_stored(session: Session, version: SubmissionVersion) -> None:
     moves its household's due date. A failure here never costs the visit: logged, and the date is
     left for `recompute-due`."""
     submission = version.submission
-    if submission.household is None or submission.form.form_id != VISIT_FORM:
+    if submission.household is None or submission.form.form_id != HOUSEHOLD_VISIT:
         return
     try:
         with session.begin_nested():

@@ -25,25 +25,20 @@ from ..models import Attachment, Campaign, CountyRules, Flag, Household, SampleI
 from ..models import rules as defaults
 from . import eligibility, spot_rates
 from .eligibility import yuan
-from .forms import structure_of
+from .forms import SPOT_CHECK, structure_of
 from .schedule import visit_date
-from .visits import visit_answers
+from .visits import SIGHTS, visit_answers
 from .xforms import flat_answers
 
 log = logging.getLogger(__name__)
 
-SIGHTS = ("head", "certificate", "passbook", "hukou", "home")
 ITEMS = ("household_size", "members", "head_seen", *(f"sight_{s}" for s in SIGHTS), "income", "category",
          "red_flags", "eligibility")
 LABELS = {
     "household_size": ("共同生活人口", "Household size"),
     "members": ("家庭成员", "Members"),
     "head_seen": ("见到户主本人", "Head of household seen"),
-    "sight_head": ("五见：见低保户/户主", "Five sights: the beneficiary / head of household"),
-    "sight_certificate": ("五见：见低保证", "Five sights: the assistance certificate"),
-    "sight_passbook": ("五见：见存折/一卡通", "Five sights: the passbook or bank card"),
-    "sight_hukou": ("五见：见户口本或身份证", "Five sights: the hukou or ID card"),
-    "sight_home": ("五见：见居住环境", "Five sights: the living conditions"),
+    **{f"sight_{sight}": (f"五见：{zh}", f"Five sights: {en}") for sight, (zh, en) in SIGHTS.items()},
     "income": ("家庭人均月收入", "Per-capita monthly income"),
     "category": ("类别", "Category"),
     "red_flags": ("清退情形", "Red flags"),
@@ -340,7 +335,7 @@ def compare_item(session: Session, item: SampleItem, version: SubmissionVersion)
 def received(session: Session, version: SubmissionVersion) -> SampleItem | None:
     """Called by ingest for every new version: a spot check is filed under its sample item and
     compared; a correction is compared again. Never costs the submission: a failure leaves a flag."""
-    if version.submission.form.form_id != "spot_check":
+    if version.submission.form.form_id != SPOT_CHECK:
         return None
     try:
         with session.begin_nested():

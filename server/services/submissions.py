@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session, selectinload
 from ..errors import NotFound
 from ..models import Area, Form, Household, Submission, SubmissionVersion, User, user_areas
 from .areas import reach_condition
+from .forms import HOUSEHOLD_VISIT
 
 
 def visible_to(user: User):
@@ -93,7 +94,7 @@ def latest_household_visits(*conditions):
     return (
         select(Submission.household_id, func.max(Submission.id).label("submission_id"))
         .join(Form, Form.id == Submission.form_pk)
-        .where(Form.form_id == "household_visit", Submission.household_id.is_not(None), *conditions)
+        .where(Form.form_id == HOUSEHOLD_VISIT, Submission.household_id.is_not(None), *conditions)
         .group_by(Submission.household_id)
         .subquery()
     )
