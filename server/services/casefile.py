@@ -4,16 +4,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, selectinload, undefer
 
 from ..models import ApprovalRound, Flag, Household, StatusChange, Submission, SubmissionVersion, User
 from . import eligibility
 from .approvals import rounds_of, status_changes_of
 from .forms import (APPLICATION, AUTHORIZATION, DECLARATION, HOUSEHOLD_VISIT, RELATIVE_REGISTRATION, REVIEW_APPROVAL,
                     SPOT_CHECK)
-from .visits import visit_answers
-from .schedule import visit_date
 from .submissions import current_versions
+from .visits import record_of
 
 # The three books and the three tables, by the form that records each.
 DOCUMENTS = {
@@ -56,7 +55,8 @@ def build(session: Session, user: User, household: Household) -> CaseFile:
     versions = list(session.scalars(
         current_versions(user)
         .where(Submission.household_id == household.id)
-        .options(selectinload(SubmissionVersion.attachments), selectinload(SubmissionVersion.form_version),
+        .options(undefer(SubmissionVersion.record), selectinload(SubmissionVersion.attachments),
+                 selectinload(SubmissionVersion.form_version),
                  selectinload(SubmissionVersion.submission).selectinload(Submission.review_events),
                  selectinload(SubmissionVersion.submission).selectinload(Submission.versions))
     ))  # newest first
@@ -79,13 +79,11 @@ def build(session: Session, user: User, household: Household) -> CaseFile:
 
 
 def _eligibility(session: Session, household: Household, visit: SubmissionVersion | None) -> dict | None:
-    """Worked from the latest visit whose outcome was done, on its visit date."""
-    if visit is None:
+    """Worked from the latest visit (its record) when its outcome was done, on its visit date."""
+    record = record_of(visit) if visit is not None else None
+    if record is None or record.outcome != "done":
         return None
-    answers = visit_answers(visit)
-    if answers.get("outcome") != "done":
-        return None
-    return eligibility.as_json(eligibility.compute(session, household, answers, visit_date(answers, visit)))
+    return eligibility.as_json(eligibility.compute(session, household, record.by_name, record.visit_date))
 
 
 def _timeline(versions: list[SubmissionVersion], approvals: list[ApprovalRound],

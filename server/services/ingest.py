@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,8 @@ from ..storage import LocalStorage, StagedFile
 from . import media, review
 from .areas import areas_in_reach, is_in_reach, reaches
 from .forms import HOUSEHOLD_VISIT, structure_of_version
-from .xforms import FormStructure, InstanceInvalid, answer_instant, find_text, leaves, local, parse_instance
+from .xforms import (FormStructure, InstanceInvalid, answer_geopoint, answer_instant, find_text, leaves, local,
+                     parse_instance)
 
 log = logging.getLogger(__name__)
 
@@ -326,25 +326,12 @@ def _villages_of(session: Session, user: User) -> list[Area]:
 
 
 def _visit_facts(root) -> dict:
-    """Where and when the visit took place, as the form data says (a version's columns)."""
-    facts = {"latitude": None, "longitude": None, "accuracy": None,
-             "started_at": answer_instant(find_text(root, "start")), "ended_at": answer_instant(find_text(root, "end"))}
-    # A geopoint: "latitude longitude altitude accuracy". One that is no position on Earth is left
-    # out, as a missing one is: the checks say the visit has no location.
-    parts = (find_text(root, "location").split() + [""] * 4)[:4]
-    latitude, longitude, _, accuracy = (_finite(part) for part in parts)
-    if latitude is not None and longitude is not None and abs(latitude) <= 90 and abs(longitude) <= 180:
-        facts.update(latitude=latitude, longitude=longitude)
-        facts["accuracy"] = accuracy if accuracy is None or accuracy >= 0 else None
-    return facts
-
-
-def _finite(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
+    """Where and when the visit took place, as the form data says (a version's columns). A position
+    that is no position on Earth is left out, as a missing one is: the checks say the visit has no
+    location."""
+    point = answer_geopoint(find_text(root, "location")) or {"latitude": None, "longitude": None, "accuracy": None}
+    return {"latitude": point["latitude"], "longitude": point["longitude"], "accuracy": point["accuracy"],
+            "started_at": answer_instant(find_text(root, "start")), "ended_at": answer_instant(find_text(root, "end"))}
 
 
 def _check_picture(upload: Upload, is_image: bool, max_pixels: int) -> None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from sqlalchemy import and_, exists, func, not_, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, selectinload, undefer
 
 from ..errors import NotFound
 from ..models import Area, Form, Household, Submission, SubmissionVersion, User, user_areas
@@ -77,6 +77,7 @@ def submission_in_reach(session: Session, user: User, submission_id: int) -> Sub
         current_versions(user)
         .where(Submission.id == submission_id)
         .options(
+            undefer(SubmissionVersion.record),
             selectinload(SubmissionVersion.attachments),
             selectinload(SubmissionVersion.form_version),
             selectinload(SubmissionVersion.submission).selectinload(Submission.versions).options(

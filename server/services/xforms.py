@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
@@ -195,3 +196,22 @@ def answer_instant(text: str | None) -> datetime | None:
     except (ValueError, OverflowError):
         return None
     return moment
+
+
+def answer_geopoint(text: str | None) -> dict | None:
+    """A geopoint answer, "latitude longitude altitude accuracy", as {latitude, longitude, altitude,
+    accuracy}; None when it is no position on Earth (a missing one is none either). An accuracy or
+    altitude that is not a number, or a negative accuracy, is None."""
+    latitude, longitude, altitude, accuracy = (_finite(part) for part in ((text or "").split() + [""] * 4)[:4])
+    if latitude is None or longitude is None or abs(latitude) > 90 or abs(longitude) > 180:
+        return None
+    return {"latitude": latitude, "longitude": longitude, "altitude": altitude,
+            "accuracy": accuracy if accuracy is None or accuracy >= 0 else None}
+
+
+def _finite(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
