@@ -42,7 +42,11 @@ attachments = sa.table("attachments", sa.column("version_id", sa.Integer), sa.co
 def upgrade() -> None:
     with op.batch_alter_table('submission_versions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('record', sa.JSON(), nullable=True))
-    connection = op.get_bind()
+    fill_records(op.get_bind(), from_environment()["MEDIA_DIR"])
+
+
+def fill_records(connection, media_dir: str) -> None:
+    """Make the record of every checked version that has none, in batches of BATCH versions."""
     storage = None  # opened for the first audit.csv (an empty database needs no media folder)
     form_xml = dict(connection.execute(sa.select(form_versions.c.id, form_versions.c.xml)).all())
     last = 0
@@ -57,14 +61,14 @@ def upgrade() -> None:
             .join(form_versions, form_versions.c.id == versions.c.form_version_id)
             .outerjoin(attachments, (attachments.c.version_id == versions.c.id)
                        & (attachments.c.field == visits.AUDIT_FIELD) & attachments.c.sha256.is_not(None))
-            .where(versions.c.id > last, versions.c.checked_at.is_not(None))
+            .where(versions.c.id > last, versions.c.checked_at.is_not(None), versions.c.record.is_(None))
             .order_by(versions.c.id).limit(BATCH)).all()
         if not rows:
             break
         for row in rows:
             structure = form_structure(form_xml[row.form_version_id])
             if row.audit and storage is None:
-                storage = LocalStorage(from_environment()["MEDIA_DIR"])
+                storage = LocalStorage(media_dir)
             record = visits.read_visit(row, xml=row.xml, structure=structure, form_id=row.form_id,
                                        form_version=row.form_version, household_id=row.household_id,
                                        first_received=row.first_received,
