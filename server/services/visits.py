@@ -109,8 +109,7 @@ class VisitRecord:
         return _by_name(self.answers)
 
     def tree(self) -> dict:
-        """The answers nested as the instance is (groups as dicts, repeats as lists of dicts), as
-        services.xforms.answers reads them."""
+        """The answers nested as the instance is: groups as dicts, repeats as lists of dicts."""
         return _tree(self.answers)
 
     def choice_labels(self, name: str) -> dict[str, tuple[str, str]]:

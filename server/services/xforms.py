@@ -38,12 +38,6 @@ class FormStructure:
     # Questions answered from a choice list: path -> (list name, several choices allowed).
     selects: Mapping[str, tuple[str, bool]] = field(default_factory=dict)
 
-    def labels(self, list_name: str) -> dict[str, tuple[str, str]]:
-        """{choice name: (Chinese label, English label)} of a choice list; the name where a
-        language has no label."""
-        return {name: (by_language.get("zh", name), by_language.get("en", name))
-                for name, by_language in self.choices.get(list_name, {}).items()}
-
 
 def local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
@@ -112,7 +106,7 @@ def _choice_lists(model: ET.Element) -> dict[str, dict[str, dict[str, str]]]:
 
 
 # Deepest element nesting accepted in form data, the root being level 1: our forms nest groups and
-# repeats a few levels deep; the walks over an instance (leaves, answers) recurse once per level.
+# repeats a few levels deep; the walks over an instance (leaves, the visit record's) recurse once per level.
 MAX_DEPTH = 64
 _BELOW_MAX_DEPTH = "/".join(["*"] * MAX_DEPTH)  # an element at level MAX_DEPTH + 1
 
@@ -146,21 +140,6 @@ def find_text(root: ET.Element, path: str) -> str:
     """The text of the first element at a slash path (namespaces ignored) if it is a leaf, or ''."""
     element = root.find("/".join(f"{{*}}{name}" for name in path.split("/")))
     return (element.text or "").strip() if element is not None and not len(element) else ""
-
-
-def answers(root: ET.Element, repeats: frozenset[str], path: str = "") -> dict:
-    """The instance as nested dicts; repeat groups become lists of dicts."""
-    result: dict = {}
-    for child in root:
-        name = local(child.tag)
-        child_path = f"{path}/{name}" if path else name
-        if child_path in repeats:
-            result.setdefault(name, []).append(answers(child, repeats, child_path))
-        elif len(child):
-            result[name] = answers(child, repeats, child_path)
-        else:
-            result[name] = (child.text or "").strip()
-    return result
 
 
 def flat_answers(tree: dict) -> dict:
