@@ -61,10 +61,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.before_request(screen_request)
     app.teardown_request(discard_uncommitted_uploads)
 
-    from .openrosa import bp as openrosa_bp
+    from .openrosa import register_openrosa
 
-    app.register_blueprint(openrosa_bp)
-    app.register_blueprint(openrosa_bp, url_prefix="/key/<token>", name="openrosa_key")
+    register_openrosa(app)
 
     from .api import register_api
 

@@ -20,8 +20,9 @@ from .config import PROJECT_ROOT, save_public_base_url
 from .errors import DomainError
 from .extensions import db, write_in_batches, write_transaction
 from .forked import run_forked
-from .services import audit, checking, demo, forms, ingest, roster, throttle
-from .services.areas import create_area
+from .models import Household
+from .services import audit, checking, demo, forms, ingest, roster, schedule, throttle
+from .services.areas import area_by_code, create_area
 from .services.phone import collect_settings, phone_server_url, qr_png, qr_terminal, settings_qr_payload
 from .storage import get_storage
 from .services.users import create_user, issue_api_token, issue_phone_token, revoke_phone_token, user_by_username
@@ -198,10 +199,6 @@ def households_import(path, skip_bad):
 @_fail_on_domain_errors
 def households_recompute_due(county_code):
     """Set every household's next visit due date again from its visits, e.g. after a rule change."""
-    from .models import Household
-    from .services import schedule
-    from .services.areas import area_by_code
-
     if county_code:
         area_by_code(db.session, county_code)  # an unknown code is an error, not "0 households"
     ids = schedule.households_to_recompute(db.session, county_code)

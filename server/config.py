@@ -2,6 +2,7 @@
 import os
 import secrets
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # What a development install keeps in its instance folder, so that every `flask` command works
@@ -21,6 +22,23 @@ def _bool(name: str, default: bool) -> bool:
 def _int(name: str, default: int) -> int:
     value = os.environ.get(name)
     return default if value in (None, "") else int(value)
+
+
+def _time_zone(name: str, default: str) -> ZoneInfo:
+    value = os.environ.get(name) or default
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise RuntimeError(f"{name}={value!r} is not a time zone; give an IANA name such as Asia/Shanghai "
+                           "(see docs/deployment.md).") from None
+
+
+# The installation's local time (LOCAL_TIME_ZONE): what a caseworker calls "today", the day a visit
+# took place, the times supervisors read, and the zone of EXIF times written without an offset
+# (phone cameras write local time). Read once, when a process starts, and the same for all of them:
+# the domain's dates are worked out outside requests too (the check worker, the CLI), so it is not
+# one of the app's settings below.
+LOCAL_TZ = _time_zone("LOCAL_TIME_ZONE", "Asia/Shanghai")
 
 
 def _saved(instance: Path, name: str) -> str:

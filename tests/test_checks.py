@@ -15,7 +15,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from server.models import CountyRules, Flag, Standard, SubmissionVersion
-from server.services import checks, xforms
+from server.services import checks, standards, xforms
 from server.services.checks import run_checks
 
 from .builders import SHANGHAI, application, compiled_form, household_visit, jpeg_with_exif, spot_check
@@ -544,7 +544,7 @@ def test_the_nearest_area_with_a_standard_wins(client, session, worker, househol
     standard(session, area["village"], "600", date(2026, 1, 1))
     assert submit(client, session, worker, household_visit(household.case_number, when=WHEN + timedelta(days=1))) == {}
     # Another village's standard is not ours.
-    assert checks.standard_in_force(session, area["other_village"], "rural", date(2026, 6, 15)).monthly_fen == 50000
+    assert standards.standard_in_force(session, area["other_village"], "rural", date(2026, 6, 15)).monthly_fen == 50000
 
 
 def test_no_income_check_when_nobody_was_home(client, session, worker, household, area):

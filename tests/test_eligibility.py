@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from server.models import AssistanceRules, Standard, SubmissionVersion
 from server.services.eligibility import answer_fen, compute, uplifted_fen
-from server.services.ingest import visit_answers
+from server.services.visits import record_of
 
 from .builders import SHANGHAI, household_visit
 from .conftest import OPENROSA
@@ -338,7 +338,7 @@ def test_the_income_flag_at_receipt_uses_the_minimum_wage(client, session, make,
     assert flag.figures["standard_fen"] == 60000
     assert "675.00 元" in flag.message and "600.00 元" in flag.message
     # The same visit computed from its stored answers (nested, as ingest reads them) agrees.
-    result = compute(session, household, visit_answers(version), date(2026, 6, 16))
+    result = compute(session, household, record_of(version).tree(), date(2026, 6, 16))
     assert result.per_capita_fen == 67500 and result.members[1].wage_rule == "minimum_wage"
     assert result.eligible is False
 

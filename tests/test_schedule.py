@@ -11,6 +11,8 @@ import pytest
 
 from server.models import Household, SubmissionVersion
 from server.services import schedule
+from server.services.areas import county_id_of
+from server.services.visits import VisitRecord, visit_date
 
 from .builders import DEFAULT_WHEN, household_visit
 from .conftest import basic_auth
@@ -39,12 +41,12 @@ def member(name="张三", capacity="full", operating=0, wage=0, wage_proven=None
             "income_transfer": str(transfer)}
 
 
-def visit(on: date, *members, outcome="done") -> schedule.Visit:
-    return schedule.Visit(version=None, visit_date=on, outcome=outcome, answers={"members": list(members)})
+def visit(on: date, *members, outcome="done") -> VisitRecord:
+    return VisitRecord(visit_date=on, outcome=outcome, answers={"members": list(members)})
 
 
 def rule_of(session, household, done_visit=None, on=None):
-    rules = schedule.rules_for(session, schedule.county_id_of(household.village), on)
+    rules = schedule.rules_for(session, county_id_of(household.village), on)
     return schedule.classify(rules, household, done_visit)
 
 
@@ -320,13 +322,13 @@ def test_a_visits_day_is_its_answer_else_the_local_day_it_was_started_else_recei
     started = datetime(2026, 11, 22, 17, 30, tzinfo=timezone.utc)
     received = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc)
     version = SubmissionVersion(started_at=started, received_at=received)
-    assert schedule.visit_date({"visit_date": "2026-11-20"}, version) == date(2026, 11, 20)
-    assert schedule.visit_date({}, version) == date(2026, 11, 23)
-    assert schedule.visit_date({"visit_date": "not a date"}, version) == date(2026, 11, 23)
+    assert visit_date({"visit_date": "2026-11-20"}, version) == date(2026, 11, 20)
+    assert visit_date({}, version) == date(2026, 11, 23)
+    assert visit_date({"visit_date": "not a date"}, version) == date(2026, 11, 23)
     unstarted = SubmissionVersion(started_at=None, received_at=datetime(2026, 11, 24, 16, 10, tzinfo=timezone.utc))
-    assert schedule.visit_date({}, unstarted) == date(2026, 11, 25)
+    assert visit_date({}, unstarted) == date(2026, 11, 25)
     # A correction sent later keeps the day of the submission's first receipt.
-    assert schedule.visit_date({}, unstarted, received=received) == date(2026, 11, 24)
+    assert visit_date({}, unstarted, received=received) == date(2026, 11, 24)
 
 
 def test_a_visit_dated_after_it_arrived_takes_the_day_it_was_started_or_received():
@@ -334,9 +336,9 @@ def test_a_visit_dated_after_it_arrived_takes_the_day_it_was_started_or_received
     # would put the household's next visit off by as much (9999-12-31: past the calendar's end).
     started = datetime(2026, 11, 22, 2, 0, tzinfo=timezone.utc)
     version = SubmissionVersion(started_at=started, received_at=datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc))
-    assert schedule.visit_date({"visit_date": "2026-11-24"}, version) == date(2026, 11, 24)
+    assert visit_date({"visit_date": "2026-11-24"}, version) == date(2026, 11, 24)
     for answer in ("2026-11-25", "2031-01-01", "9999-12-31", "0001-01-01"):
-        assert schedule.visit_date({"visit_date": answer}, version) == date(2026, 11, 22)
+        assert visit_date({"visit_date": answer}, version) == date(2026, 11, 22)
     clock_ahead = SubmissionVersion(started_at=datetime(2027, 3, 1, 2, 0, tzinfo=timezone.utc),
                                     received_at=version.received_at)
-    assert schedule.visit_date({"visit_date": "2027-03-01"}, clock_ahead) == date(2026, 11, 24)
+    assert visit_date({"visit_date": "2027-03-01"}, clock_ahead) == date(2026, 11, 24)

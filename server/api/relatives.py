@@ -8,8 +8,9 @@ from sqlalchemy.orm import selectinload, undefer
 
 from ..models import Form, Household, Submission, SubmissionVersion
 from ..services import audit
-from ..services.ingest import visit_answers
+from ..services.forms import RELATIVE_REGISTRATION
 from ..services.submissions import current_versions
+from ..services.visits import record_of
 from . import Schema
 from .auth import require_role
 from .pagination import SqlPage
@@ -27,7 +28,7 @@ class RelativeSchema(Schema):
                               metadata={"type": "string", "nullable": True})
     registered_at = fields.DateTime(attribute="received_at")
     registered_by = fields.String(attribute="submitted_by.username")
-    entry = fields.Function(lambda v: _entry(visit_answers(v)),
+    entry = fields.Function(lambda v: _entry(record_of(v).tree()),
                             metadata={"type": "object", "description": "The table-2 entry: beneficiary, official, relation"})
 
 
@@ -44,7 +45,7 @@ class Relatives(MethodView):
         user = require_role("county")
         audit.note_list(user, "relative.list", "submission", {})
         return current_versions(user).where(
-            Submission.form_pk.in_(select(Form.id).where(Form.form_id == "relative_registration"))
-        ).options(undefer(SubmissionVersion.xml), selectinload(SubmissionVersion.form_version),
+            Submission.form_pk.in_(select(Form.id).where(Form.form_id == RELATIVE_REGISTRATION))
+        ).options(undefer(SubmissionVersion.record), selectinload(SubmissionVersion.form_version),
                   selectinload(SubmissionVersion.submission).selectinload(Submission.household)
                   .selectinload(Household.village))

@@ -8,7 +8,7 @@ from ..errors import Duplicate, Forbidden, InvalidInput, OutsideReach
 from ..extensions import db
 from ..models import RESIDENCES, Area, Standard
 from ..models.base import RULES_SINCE
-from ..services.areas import area_by_code, is_in_reach, reach_condition
+from ..services.areas import area_by_code, is_in_reach, path_ids, reach_condition
 from . import Schema
 from .auth import api_user
 
@@ -33,7 +33,7 @@ class Standards(MethodView):
         user = api_user()
         query = select(Standard).join(Area, Area.id == Standard.area_id)
         if user.role != "admin":
-            above = {int(part) for area in user.areas for part in area.path.strip("/").split("/")}
+            above = {area_id for area in user.areas for area_id in path_ids(area)}
             query = query.where(or_(reach_condition(user), Area.id.in_(above)))
         return db.session.scalars(query.order_by(Area.code, Standard.residence, Standard.effective_from)).all()
 

@@ -11,8 +11,8 @@ from ..extensions import db
 from ..models import REVIEW_STATES, Attachment, Flag, Form, Household, Submission, SubmissionVersion
 from ..services.idnumbers import mask_id_number, mask_phone_number
 from ..services import audit, review
-from ..services.ingest import visit_answers
 from ..services.submissions import current_versions, submission_in_reach
+from ..services.visits import record_of
 from . import Schema
 from .audit import RevealQuerySchema, allow_reveal, ids_revealed, reveal_requested
 from .auth import api_user
@@ -159,7 +159,7 @@ class CommentSchema(Schema):
 class SubmissionSchema(SubmissionSummarySchema):
     form_version = fields.String(attribute="form_version.version")
     current_instance_id = fields.String(attribute="instance_id")
-    answers = fields.Function(lambda version: masked_answers(visit_answers(version), reveal=ids_revealed()), metadata={
+    answers = fields.Function(lambda version: masked_answers(record_of(version).tree(), reveal=ids_revealed()), metadata={
         "type": "object",
         "description": "The current version's answers as nested objects (repeats as lists); ID and phone numbers masked unless revealed"})
     geopoint = fields.Function(
@@ -226,7 +226,7 @@ class SubmissionItem(MethodView):
         audit.note_read(user, "submission.read", "submission", submission_id, area_id)
         if reveal:
             audit.note_read(user, "submission.reveal_ids", "submission", submission_id, area_id,
-                            fields=personal_fields(visit_answers(version)))
+                            fields=personal_fields(record_of(version).tree()))
             allow_reveal()
         return version
 

@@ -89,6 +89,9 @@ class SubmissionVersion(Base):
     checked_at: Mapped[datetime | None]
     check_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     check_lease_until: Mapped[datetime | None]
+    # The visit record (services/visits.py): what the XML and its audit log say, read once when the
+    # checks ran and stored, so that no reader parses the XML again. NULL until then.
+    record: Mapped[dict | None] = mapped_column(JSON, deferred=True)
 
     submission: Mapped[Submission] = relationship(back_populates="versions")
     form_version: Mapped[FormVersion] = relationship()

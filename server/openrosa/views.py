@@ -26,7 +26,7 @@ MEDIA_BUILDERS = {
     "villages.csv": case_service.villages_csv,
 }
 # A form may have its own list: the spot check's households are the checker's assignments.
-FORM_MEDIA_BUILDERS = {("spot_check", "cases.csv"): sampling.assignments_csv}
+FORM_MEDIA_BUILDERS = {(form_service.SPOT_CHECK, "cases.csv"): sampling.assignments_csv}
 
 
 def _media_file(form_id: str, filename: str) -> case_service.CsvFile:

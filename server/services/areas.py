@@ -49,6 +49,16 @@ def create_area(session: Session, *, code: str, name: str, level: str, parent_co
     return area
 
 
+def path_ids(area: Area) -> list[int]:
+    """Ids from the county down to the area itself, read from its materialised path "/1/4/17/"."""
+    return [int(part) for part in area.path.strip("/").split("/") if part]
+
+
+def county_id_of(area: Area) -> int:
+    """The county an area lies in (the first id of its path)."""
+    return path_ids(area)[0]
+
+
 def area_by_code(session: Session, code: str) -> Area:
     area = session.scalar(select(Area).where(Area.code == code))
     if area is None:

@@ -4,23 +4,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, selectinload, undefer
 
 from ..models import ApprovalRound, Flag, Household, StatusChange, Submission, SubmissionVersion, User
 from . import eligibility
 from .approvals import rounds_of, status_changes_of
-from .ingest import visit_answers
-from .schedule import visit_date
+from .forms import (APPLICATION, AUTHORIZATION, DECLARATION, HOUSEHOLD_VISIT, RELATIVE_REGISTRATION, REVIEW_APPROVAL,
+                    SPOT_CHECK)
 from .submissions import current_versions
+from .visits import record_of
 
 # The three books and the three tables, by the form that records each.
 DOCUMENTS = {
-    "application": ("申请书", "application"),
-    "declaration": ("家庭财产声明及如实申报承诺书", "income and property declaration"),
-    "authorization": ("家庭经济状况核对授权委托书", "authorisation to verify finances"),
-    "household_visit": ("家庭信息采集及入户调查情况表", "table 1: household information and home visit"),
-    "relative_registration": ("近亲属享受低保备案表", "table 2: near-relative registration"),
-    "review_approval": ("审核审批表", "table 3: review and approval"),
+    APPLICATION: ("申请书", "application"),
+    DECLARATION: ("家庭财产声明及如实申报承诺书", "income and property declaration"),
+    AUTHORIZATION: ("家庭经济状况核对授权委托书", "authorisation to verify finances"),
+    HOUSEHOLD_VISIT: ("家庭信息采集及入户调查情况表", "table 1: household information and home visit"),
+    RELATIVE_REGISTRATION: ("近亲属享受低保备案表", "table 2: near-relative registration"),
+    REVIEW_APPROVAL: ("审核审批表", "table 3: review and approval"),
 }
 
 
@@ -54,14 +55,15 @@ def build(session: Session, user: User, household: Household) -> CaseFile:
     versions = list(session.scalars(
         current_versions(user)
         .where(Submission.household_id == household.id)
-        .options(selectinload(SubmissionVersion.attachments), selectinload(SubmissionVersion.form_version),
+        .options(undefer(SubmissionVersion.record), selectinload(SubmissionVersion.attachments),
+                 selectinload(SubmissionVersion.form_version),
                  selectinload(SubmissionVersion.submission).selectinload(Submission.review_events),
                  selectinload(SubmissionVersion.submission).selectinload(Submission.versions))
     ))  # newest first
     newest: dict[str, SubmissionVersion] = {}
     for version in versions:
         newest.setdefault(version.submission.form.form_id, version)
-    latest_visit = newest.get("household_visit")
+    latest_visit = newest.get(HOUSEHOLD_VISIT)
     approvals = rounds_of(session, household)
     status_changes = status_changes_of(session, household)
     return CaseFile(
@@ -77,13 +79,11 @@ def build(session: Session, user: User, household: Household) -> CaseFile:
 
 
 def _eligibility(session: Session, household: Household, visit: SubmissionVersion | None) -> dict | None:
-    """Worked from the latest visit whose outcome was done, on its visit date."""
-    if visit is None:
+    """Worked from the latest visit (its record) when its outcome was done, on its visit date."""
+    record = record_of(visit) if visit is not None else None
+    if record is None or record.outcome != "done":
         return None
-    answers = visit_answers(visit)
-    if answers.get("outcome") != "done":
-        return None
-    return eligibility.as_json(eligibility.compute(session, household, answers, visit_date(answers, visit)))
+    return eligibility.as_json(eligibility.compute(session, household, record.by_name, record.visit_date))
 
 
 def _timeline(versions: list[SubmissionVersion], approvals: list[ApprovalRound],
@@ -92,7 +92,7 @@ def _timeline(versions: list[SubmissionVersion], approvals: list[ApprovalRound],
     for current in versions:
         submission = current.submission
         form_id = submission.form.form_id
-        noun = {"household_visit": "visit", "spot_check": "spot_check"}.get(form_id, "form")
+        noun = {HOUSEHOLD_VISIT: "visit", SPOT_CHECK: "spot_check"}.get(form_id, "form")
         for version in submission.versions:
             edited = version.deprecated_id is not None
             events.append(TimelineEvent(

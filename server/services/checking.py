@@ -5,7 +5,9 @@ structure from its header) and for storing it durably. Decoding the pictures (EX
 position, perceptual hash, thumbnail) and the checks are most of a visit's CPU, so they run here,
 on versions whose `checked_at` is NULL: that column, under a partial index, is the queue.
 
-Here too, after the flags are stored: a home visit moves its household's next due date
+The checks read the version's visit record (services/visits.py), made here from its XML and its
+audit log, once, and stored with the flags. Then, in the same write transaction, the steps of
+AFTER_CHECKS take the record: a home visit moves its household's next due date
 (services/schedule.py), and a spot check is filed under its sample item and compared with the
 original visit (services/spotchecks.py).
 
@@ -27,14 +29,23 @@ from sqlalchemy.orm import Session
 from ..extensions import write_in_batches, write_transaction
 from ..models import Area, Attachment, Flag, Household, SubmissionVersion, utcnow
 from ..storage import LocalStorage
-from . import media, schedule, spotchecks
+from . import media, schedule, spotchecks, visits
 from .checks import compute_flags, replace_flags
-from .schedule import visit_stored
+from .visits import VisitRecord
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 5
+
+# What follows a version's checks, in order. Each step takes (session, version, record) inside the
+# write transaction that stores the flags and the record, never costs the visit (a step that fails
+# logs it, or leaves a flag), and returns the id of a village whose open redo order still has due
+# dates to move, or None.
+AFTER_CHECKS = (
+    schedule.visit_stored,  # a home visit moves its household's next due date
+    spotchecks.received,  # a re-visit is filed under its sample item and compared with the original
+)
 
 
 def needs_inspection(attachment: Attachment) -> bool:
@@ -87,14 +98,14 @@ def process(session: Session, storage: LocalStorage, version_id: int, *, max_pix
             for attachment in session.get(SubmissionVersion, version_id).attachments:
                 result = found.get(attachment.id)
                 if result is not None and attachment.inspected_at is None:
-                    _record(attachment, result)
+                    _keep_picture_facts(attachment, result)
 
     version = session.get(SubmissionVersion, version_id)
     if any(needs_inspection(a) for a in version.attachments):  # a re-send completed it meanwhile
         session.rollback()
         return False
     files = _files(version)
-    flags = _compute_flags_safely(session, version)
+    record, flags = _check_safely(session, storage, version)
     session.rollback()
 
     with write_transaction(session):
@@ -104,16 +115,18 @@ def process(session: Session, storage: LocalStorage, version_id: int, *, max_pix
         if _files(version) != files:  # a re-send completed it while the checks ran
             return False
         replace_flags(session, version, flags)
-        visit_stored(session, version)  # a home visit moves its household's next due date
-        item = spotchecks.received(session, version)  # a re-visit is filed under its sample item and compared
+        redo_villages = []
+        if record is not None:
+            version.record = record.to_json()
+            redo_villages = [village for step in AFTER_CHECKS if (village := step(session, version, record)) is not None]
         # A re-visit whose village is (now) ordered to redo its review: the version stays unchecked,
         # in this worker's lease, until the order's due dates are moved, so that if the worker stops
         # midway the next one to take the version finishes the job.
-        redo_village = item.village_id if item is not None and schedule.redo_due_on(session, item.village_id) else None
-        if redo_village is None:
+        if not redo_villages:
             version.checked_at, version.check_lease_until = utcnow(), None
-    if redo_village is not None:
-        move_redo_dates(session, redo_village)
+    if redo_villages:
+        for village_id in redo_villages:
+            move_redo_dates(session, village_id)
         with write_transaction(session):
             version = session.get(SubmissionVersion, version_id)
             if version.checked_at is None:
@@ -187,7 +200,7 @@ def pending(session: Session) -> tuple[int, datetime | None]:
     return count, oldest
 
 
-def _record(attachment: Attachment, result: tuple[media.ImageFacts, str] | str) -> None:
+def _keep_picture_facts(attachment: Attachment, result: tuple[media.ImageFacts, str] | str) -> None:
     if isinstance(result, str):
         attachment.picture_problem = result
     else:
@@ -203,13 +216,21 @@ def _files(version: SubmissionVersion) -> list[tuple[int, str | None]]:
     return [(a.id, a.sha256) for a in version.attachments]
 
 
-def _compute_flags_safely(session: Session, version: SubmissionVersion) -> list[Flag]:
-    """A failing check must never cost the visit: it gets a flag saying the checks failed."""
+def _check_safely(session: Session, storage: LocalStorage,
+                  version: SubmissionVersion) -> tuple[VisitRecord | None, list[Flag]]:
+    """The version's record, read from its XML and audit log, and its flags. A failing check must
+    never cost the visit: it gets a flag saying the checks failed (and a record that cannot be read,
+    no record: nothing after the checks runs on it)."""
     try:
-        return compute_flags(session, version)
+        record = visits.record_for(version, storage)
+    except Exception:
+        log.exception("reading the record of submission version %s failed", version.instance_id)
+        return None, [_checks_failed()]
+    try:
+        return record, compute_flags(session, version, record)
     except Exception:
         log.exception("checks failed on submission version %s", version.instance_id)
-        return [_checks_failed()]
+        return record, [_checks_failed()]
 
 
 def _give_up_if_exhausted(session: Session, version_id: int) -> None:

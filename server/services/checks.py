@@ -15,42 +15,32 @@ case_id; the rest is for household_visit and spot_check only.
 """
 from __future__ import annotations
 
-import functools
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import datetime, timedelta
 
 from geopy.distance import geodesic
 from sqlalchemy import cast, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import BIT
 from sqlalchemy.orm import Session
 
-from ..models import Area, Attachment, CountyRules, Flag, Household, Standard, Submission, SubmissionVersion
+from ..config import LOCAL_TZ
+from ..models import Area, Attachment, CountyRules, Flag, Household, Submission, SubmissionVersion
 from ..models import rules as defaults
+from .areas import county_id_of
+from .eligibility import compute, yuan
+from .forms import HOUSEHOLD_VISIT, SPOT_CHECK, structure_of
 from .media import SIMILAR_PHASH_DISTANCE, phash_distance
-from .forms import structure_of
-from .schedule import LOCAL_TZ, household_visits, today, visit_date
-from .xforms import HTML_NS, XFORMS_NS, answers, flat_answers, parse_instance
+from .schedule import household_visits, today
+from .spotchecks import assignment_flags
+from .visits import SIGHTS, VisitRecord, record_of
 
-CHECKED_FORMS = ("household_visit", "spot_check")
+CHECKED_FORMS = (HOUSEHOLD_VISIT, SPOT_CHECK)
 # Supervisors read times in the county's local time, LOCAL_TZ (phones write EXIF in it too; see media.py).
 
-# Who went: the repeat, its name and signature fields, and how many distinct people are required.
-# household_visit: at least two staff visit each household (domain). spot_check: the form itself
-# asks for at least one checker (a county re-visit), so two would flag nearly every spot check.
-PEOPLE = {
-    "household_visit": ("investigators", "investigator_name", "investigator_signature", 2),
-    "spot_check": ("checkers", "checker_name", "checker_signature", 1),
-}
-
-SIGHTS = {
-    "head": ("见低保户/户主", "the beneficiary / head of household"),
-    "certificate": ("见低保证", "the assistance certificate"),
-    "passbook": ("见存折/一卡通", "the passbook or bank card"),
-    "hukou": ("见户口本或身份证", "the hukou or ID card"),
-    "home": ("见居住环境", "the living conditions"),
-}
+# How many distinct people must go (the record's investigators, visits.PEOPLE). household_visit: at
+# least two staff visit each household (domain). spot_check: the form itself asks for at least one
+# checker (a county re-visit), so two would flag nearly every spot check.
+MINIMUM_PEOPLE = {HOUSEHOLD_VISIT: 2, SPOT_CHECK: 1}
 
 # --- the photo re-use search ---------------------------------------------------------------------
 # Two stages, both pre-filtered in SQL:
@@ -85,54 +75,24 @@ class Rules:
     not_home_limit: int = defaults.DEFAULT_NOT_HOME_LIMIT
 
 
-def _ancestor_ids(area: Area) -> list[int]:
-    """Ids from the county down to the area itself, read from its materialised path "/1/4/17/"."""
-    return [int(part) for part in area.path.strip("/").split("/") if part]
-
-
 def rules_for(session: Session, area: Area | None, on: date | None = None) -> Rules:
     """The thresholds in force on a date (default today) in the county the area lies in; the
     defaults where it has none in force."""
     if area is None:
         return Rules()
-    row = session.scalar(CountyRules.in_force(_ancestor_ids(area)[0], on or today()))
+    row = session.scalar(CountyRules.in_force(county_id_of(area), on or today()))
     if row is None:
         return Rules()
     return Rules(row.location_threshold_m, row.max_accuracy_m, row.photo_distance_m,
                  row.photo_time_slack_minutes, row.not_home_limit)
 
 
-def standard_in_force(session: Session, village: Area, residence: str, on: date) -> Standard | None:
-    """The standard for a household of this village and residence on a date: among standards in
-    force on that date (effective_from <= on), the nearest area at or above the village wins, and
-    within it the latest. None when no area above the village has one."""
-    chain = _ancestor_ids(village)
-    depth = {area_id: index for index, area_id in enumerate(chain)}
-    candidates = session.scalars(
-        select(Standard).where(Standard.area_id.in_(chain), Standard.residence == residence,
-                               Standard.effective_from <= on)
-    ).all()
-    return max(candidates, key=lambda s: (depth[s.area_id], s.effective_from), default=None)
-
-
 # --- running ---------------------------------------------------------------------------------------
 
-@dataclass
-class _Visit:
-    version: SubmissionVersion
-    form_id: str
-    answers: dict  # groups flattened: name -> value; repeats stay lists of flattened dicts
-    household: Household | None
-    rules: Rules
-
-    @property
-    def outcome(self) -> str:
-        return self.answers.get("outcome", "")
-
-
 def run_checks(session: Session, version: SubmissionVersion) -> list[Flag]:
-    """Replace the version's flags with freshly computed ones (flushed, never committed)."""
-    flags = compute_flags(session, version)
+    """Replace the version's flags with freshly computed ones (flushed, never committed), from its
+    visit record (services/visits.py)."""
+    flags = compute_flags(session, version, record_of(version))
     replace_flags(session, version, flags)
     return flags
 
@@ -148,28 +108,24 @@ def replace_flags(session: Session, version: SubmissionVersion, flags: list[Flag
     session.flush()
 
 
-def compute_flags(session: Session, version: SubmissionVersion) -> list[Flag]:
-    """The version's flags, computed by reading only: the flags are not attached to the session, so
-    the checks can run in a read transaction and be stored in a short write one."""
+def compute_flags(session: Session, version: SubmissionVersion, record: VisitRecord) -> list[Flag]:
+    """The version's flags, computed from its record by reading only: the flags are not attached to
+    the session, so the checks can run in a read transaction and be stored in a short write one."""
     flags: list[Flag] = _damaged_pictures(version) + _copied_signatures(session, version) + _not_filed(version)
-    form_id = version.submission.form.form_id
-    if form_id not in CHECKED_FORMS:
+    if record.form_id not in CHECKED_FORMS:
         return flags
     household = version.submission.household
-    tree = answers(parse_instance(version.xml), structure_of(version.form_version).repeats)
-    flat = flat_answers(tree)
-    visit = _Visit(version, form_id, flat, household,
-                   rules_for(session, household.village if household else None, visit_date(flat, version)))
-    flags += _sights(visit)
-    flags += _people(visit)
-    flags += _location(visit)
+    rules = rules_for(session, household.village if household else None, record.visit_date)
     photos = [a for a in version.attachments if _is_photo(a)]
-    flags += _photo_places_and_times(visit, photos)
-    flags += _photo_reuse(session, visit, photos)
-    flags += _red_flags(visit)
-    flags += _income(session, visit)
-    flags += _not_home(session, visit)
-    flags += _spot_check_assignment(session, visit)
+    flags += _sights(record)
+    flags += _people(record)
+    flags += _location(record, household, rules)
+    flags += _photo_places_and_times(record, photos, rules)
+    flags += _photo_reuse(session, version, household, photos)
+    flags += _red_flags(record)
+    flags += _income(session, record, household)
+    flags += _not_home(session, record, household, rules)
+    flags += _spot_check_assignment(session, version, record)
     return flags
 
 
@@ -272,10 +228,10 @@ def _copied_signatures(session: Session, version: SubmissionVersion) -> list[Fla
     return flags
 
 
-def _sights(visit: _Visit) -> list[Flag]:
-    if visit.outcome != "done":
+def _sights(record: VisitRecord) -> list[Flag]:
+    if record.outcome != "done":
         return []  # the sights are asked only when the visit took place
-    a = visit.answers
+    a = record.by_name
     missing = [s for s in SIGHTS if not a.get(f"sight_{s}_photo") and not (a.get(f"sight_{s}_reason") or "").strip()]
     if not missing:
         return []
@@ -287,10 +243,9 @@ def _sights(visit: _Visit) -> list[Flag]:
     )]
 
 
-def _people(visit: _Visit) -> list[Flag]:
-    repeat, name_field, signature_field, minimum = PEOPLE[visit.form_id]
-    rows = [row for row in visit.answers.get(repeat) or [] if isinstance(row, dict)]
-    names = [(row.get(name_field) or "").strip() for row in rows]
+def _people(record: VisitRecord) -> list[Flag]:
+    minimum = MINIMUM_PEOPLE[record.form_id]
+    names = [person["name"] for person in record.investigators]
     distinct = sorted(set(name for name in names if name))
     flags = []
     if len(distinct) < minimum:
@@ -300,8 +255,8 @@ def _people(visit: _Visit) -> list[Flag]:
             f"Only {len(distinct)} investigator(s) named; at least {minimum} must visit.",
             count=len(distinct), minimum=minimum,
         ))
-    unsigned = [name for name, row in zip(names, rows) if name and not row.get(signature_field)]
-    head_missing = visit.outcome == "done" and not visit.answers.get("head_signature")
+    unsigned = [person["name"] for person in record.investigators if person["name"] and not person["signature"]]
+    head_missing = record.outcome == "done" and not record.by_name.get("head_signature")
     if unsigned or head_missing:
         chinese, english = [], []
         if unsigned:
@@ -325,22 +280,23 @@ def _distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
     return geodesic(a, b).meters
 
 
-def _location(visit: _Visit) -> list[Flag]:
-    version, rules, household = visit.version, visit.rules, visit.household
-    if version.latitude is None or version.longitude is None:
+def _location(record: VisitRecord, household: Household | None, rules: Rules) -> list[Flag]:
+    place = record.location
+    if place is None:
         return [_flag("no_location", "warning",
                       "本次调查没有入户定位，无法核实调查地点。",
                       "The visit has no location: where it took place cannot be checked.")]
     flags = []
-    if version.accuracy is not None and version.accuracy > rules.max_accuracy_m:
+    accuracy = place["accuracy"]
+    if accuracy is not None and accuracy > rules.max_accuracy_m:
         flags.append(_flag(
             "poor_accuracy", "warning",
-            f"入户定位精度为 {version.accuracy:.0f} 米，低于要求（不超过 {rules.max_accuracy_m} 米）。",
-            f"The visit location's accuracy is {version.accuracy:.0f} m, worse than the {rules.max_accuracy_m} m required.",
-            accuracy_m=round(version.accuracy, 1), max_accuracy_m=rules.max_accuracy_m,
+            f"入户定位精度为 {accuracy:.0f} 米，低于要求（不超过 {rules.max_accuracy_m} 米）。",
+            f"The visit location's accuracy is {accuracy:.0f} m, worse than the {rules.max_accuracy_m} m required.",
+            accuracy_m=round(accuracy, 1), max_accuracy_m=rules.max_accuracy_m,
         ))
     if household is not None and household.latitude is not None and household.longitude is not None:
-        distance = _distance_m((version.latitude, version.longitude), (household.latitude, household.longitude))
+        distance = _distance_m((place["latitude"], place["longitude"]), (household.latitude, household.longitude))
         if distance > rules.location_threshold_m:
             flags.append(_flag(
                 "far_from_home", "warning",
@@ -352,15 +308,15 @@ def _location(visit: _Visit) -> list[Flag]:
     return flags
 
 
-def _photo_places_and_times(visit: _Visit, photos: list[Attachment]) -> list[Flag]:
-    version, rules = visit.version, visit.rules
+def _photo_places_and_times(record: VisitRecord, photos: list[Attachment], rules: Rules) -> list[Flag]:
+    place = record.location
     flags = []
     slack = timedelta(minutes=rules.photo_time_slack_minutes)
     for photo in photos:
         zh, en = _sight_of(photo)
         # A photo without EXIF position is normal (pickers and some camera apps strip it): no flag.
-        if photo.exif_latitude is not None and photo.exif_longitude is not None and version.latitude is not None:
-            distance = _distance_m((photo.exif_latitude, photo.exif_longitude), (version.latitude, version.longitude))
+        if photo.exif_latitude is not None and photo.exif_longitude is not None and place is not None:
+            distance = _distance_m((photo.exif_latitude, photo.exif_longitude), (place["latitude"], place["longitude"]))
             if distance > rules.photo_distance_m:
                 flags.append(_flag(
                     "photo_far_from_visit", "warning",
@@ -370,7 +326,7 @@ def _photo_places_and_times(visit: _Visit, photos: list[Attachment]) -> list[Fla
                     filename=photo.filename, field=photo.field, distance_m=round(distance),
                     threshold_m=rules.photo_distance_m,
                 ))
-        start, end = version.started_at or version.ended_at, version.ended_at or version.started_at
+        start, end = record.started_at or record.ended_at, record.ended_at or record.started_at
         if photo.taken_at is None or start is None:
             continue
         if photo.taken_at < start - slack:
@@ -402,10 +358,10 @@ class _Candidate:
     case_number: str
 
 
-def _photo_reuse(session: Session, visit: _Visit, photos: list[Attachment]) -> list[Flag]:
+def _photo_reuse(session: Session, version: SubmissionVersion, household: Household | None,
+                 photos: list[Attachment]) -> list[Flag]:
     if not photos:
         return []
-    version, household = visit.version, visit.household
     base = (
         select(Attachment.id, Attachment.phash, Attachment.sha256, Attachment.filename,
                Submission.id, Submission.instance_id, Household.case_number)
@@ -423,7 +379,7 @@ def _photo_reuse(session: Session, visit: _Visit, photos: list[Attachment]) -> l
     for row in session.execute(base.where(Attachment.phash.in_(hashes)).limit(REUSE_EXACT_LIMIT * len(hashes))):
         candidates[row[0]] = _Candidate(*row)
     if household is not None:
-        county_path = f"/{_ancestor_ids(household.village)[0]}/"
+        county_path = f"/{county_id_of(household.village)}/"
         villages = select(Area.id).where(Area.path.startswith(county_path), Area.level == "village")
         recent = (base.with_only_columns(Attachment.id, Attachment.phash)
                   .where(Household.village_id.in_(villages))
@@ -501,11 +457,11 @@ def _near_duplicates(session: Session, recent, hashes: list[str]) -> list[int]:
     return near
 
 
-def _red_flags(visit: _Visit) -> list[Flag]:
-    chosen = [code for code in (visit.answers.get("red_flags") or "").split() if code != "none"]
+def _red_flags(record: VisitRecord) -> list[Flag]:
+    chosen = [code for code in (record.by_name.get("red_flags") or "").split() if code != "none"]
     if not chosen:
         return []
-    labels = _choice_labels(visit.version.form_version.md5, visit.version.form_version.xml, "red_flags")
+    labels = record.choice_labels("red_flags")
     zh = "；".join(labels.get(code, (code, code))[0] for code in chosen)
     en = "; ".join(labels.get(code, (code, code))[1] for code in chosen)
     return [_flag("red_flags_answered", "warning",
@@ -513,49 +469,16 @@ def _red_flags(visit: _Visit) -> list[Flag]:
                   red_flags=chosen)]
 
 
-@functools.lru_cache(maxsize=64)
-def _choice_labels(md5: str, xform: bytes, list_name: str) -> dict[str, tuple[str, str]]:
-    """{choice name: (Chinese label, English label)} of a choice list, read from the XForm's
-    itemset instance and itext (keyed by the version's MD5: a published version never changes)."""
-    root = ET.fromstring(xform)
-    model = root.find(f"{HTML_NS}head/{XFORMS_NS}model")
-    texts: dict[str, dict[str, str]] = {}
-    itext = model.find(f"{XFORMS_NS}itext")
-    for translation in itext.findall(f"{XFORMS_NS}translation") if itext is not None else []:
-        language = translation.get("lang", "")
-        for text in translation.findall(f"{XFORMS_NS}text"):
-            value = text.find(f"{XFORMS_NS}value")
-            texts.setdefault(text.get("id", ""), {})[language] = "".join(value.itertext()).strip() if value is not None else ""
-    labels = {}
-    for instance in model.findall(f"{XFORMS_NS}instance"):
-        if instance.get("id") != list_name:
-            continue
-        for item in instance.iter(f"{XFORMS_NS}item"):
-            name = (item.findtext(f"{XFORMS_NS}name") or "").strip()
-            by_language = texts.get((item.findtext(f"{XFORMS_NS}itextId") or "").strip(), {})
-            chinese = next((v for k, v in by_language.items() if "zh" in k), name)
-            english = next((v for k, v in by_language.items() if "en" in k), name)
-            labels[name] = (chinese, english)
-    return labels
-
-
-def _yuan(fen: int) -> str:
-    return f"{Decimal(fen) / 100:.2f}"
-
-
-def _income(session: Session, visit: _Visit) -> list[Flag]:
+def _income(session: Session, record: VisitRecord, household: Household | None) -> list[Flag]:
     """Per-capita income against the standard in force, as services/eligibility.py counts income
     (self-consumed produce left out, a loss not set against other income, the county's minimum
     wage for an unproven wage). The standard is the plain one: whether the household is a
     bottom-line one (+10 %) is not known at receipt."""
-    from .eligibility import compute  # eligibility imports this module
-
-    household = visit.household
-    members = [m for m in visit.answers.get("members") or [] if isinstance(m, dict)]
-    if household is None or visit.outcome != "done" or not members:
+    members = [m for m in record.by_name.get("members") or [] if isinstance(m, dict)]
+    if household is None or record.outcome != "done" or not members:
         return []
-    on = visit_date(visit.answers, visit.version)
-    result = compute(session, household, visit.answers, on)
+    on = record.visit_date
+    result = compute(session, household, record.by_name, on)
     if not result.income_above_standard:
         return []  # at or below the standard, or no standard set for the area: nothing to flag
     residence_zh = {"urban": "城市", "rural": "农村"}.get(household.residence, household.residence)
@@ -564,23 +487,21 @@ def _income(session: Session, visit: _Visit) -> list[Flag]:
     effective_from = result.standard_effective_from.isoformat()
     return [_flag(
         "income_above_standard", "warning",
-        f"家庭人均月收入 {_yuan(per_capita_fen)} 元（{size} 人，合计 {_yuan(total)} 元），"
-        f"高于{residence_zh}低保标准 {_yuan(standard_fen)} 元（{result.standard_area_name}，"
+        f"家庭人均月收入 {yuan(per_capita_fen)} 元（{size} 人，合计 {yuan(total)} 元），"
+        f"高于{residence_zh}低保标准 {yuan(standard_fen)} 元（{result.standard_area_name}，"
         f"{effective_from} 起执行）。",
-        f"Per-capita monthly income {_yuan(per_capita_fen)} yuan ({size} member(s), "
-        f"{_yuan(total)} yuan in all) is above the {household.residence} standard of "
-        f"{_yuan(standard_fen)} yuan ({result.standard_area_name}, in force from {effective_from}).",
+        f"Per-capita monthly income {yuan(per_capita_fen)} yuan ({size} member(s), "
+        f"{yuan(total)} yuan in all) is above the {household.residence} standard of "
+        f"{yuan(standard_fen)} yuan ({result.standard_area_name}, in force from {effective_from}).",
         per_capita_fen=per_capita_fen, standard_fen=standard_fen, household_income_fen=total,
         household_size=size, residence=household.residence, standard_area_code=result.standard_area_code,
         effective_from=effective_from, visit_date=on.isoformat(),
     )]
 
 
-def _spot_check_assignment(session: Session, visit: _Visit) -> list[Flag]:
+def _spot_check_assignment(session: Session, version: SubmissionVersion, record: VisitRecord) -> list[Flag]:
     """A spot check that belongs to no sample item (services/spotchecks.py)."""
-    from .spotchecks import assignment_flags  # spotchecks imports this module
-
-    return assignment_flags(session, visit.version) if visit.form_id == "spot_check" else []
+    return assignment_flags(session, version) if record.form_id == SPOT_CHECK else []
 
 
 def _ordinal(n: int) -> str:
@@ -588,13 +509,13 @@ def _ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
-def _not_home(session: Session, visit: _Visit) -> list[Flag]:
-    """The household's visits in visit order (schedule.household_visits); count the not-at-home
-    visits in a row that end with this one."""
-    if visit.form_id != "household_visit" or visit.outcome != "not_home" or visit.household is None:
+def _not_home(session: Session, record: VisitRecord, household: Household | None, rules: Rules) -> list[Flag]:
+    """The household's visits in visit order (schedule.household_visits, this one as just read);
+    count the not-at-home visits in a row that end with this one."""
+    if record.form_id != HOUSEHOLD_VISIT or record.outcome != "not_home" or household is None:
         return []
-    visits = household_visits(session, visit.household)
-    position = next((i for i, v in enumerate(visits) if v.version.id == visit.version.id), None)
+    visits = household_visits(session, household, fresh=record)
+    position = next((i for i, v in enumerate(visits) if v.version_id == record.version_id), None)
     if position is None:
         return []
     streak = []
@@ -602,7 +523,7 @@ def _not_home(session: Session, visit: _Visit) -> list[Flag]:
         if earlier.outcome != "not_home":
             break
         streak.append(earlier.visit_date)
-    limit = visit.rules.not_home_limit
+    limit = rules.not_home_limit
     if len(streak) < limit:
         return []
     dates = [d.isoformat() for d in reversed(streak)]

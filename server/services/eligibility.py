@@ -1,7 +1,7 @@
 """Eligibility and the monthly amount of one household from one visit, worked step by step so a supervisor can check it.
 
-compute() takes the visit's answers (nested as services.xforms.answers gives them, or flattened as
-checks.py holds them) and returns an Eligibility: every intermediate figure, the reasons for the
+compute() takes the visit's answers (a visit record's, services/visits.py: nested as its tree() or
+by name as its by_name) and returns an Eligibility: every intermediate figure, the reasons for the
 decision, and `steps`, the same figures in order with Chinese and English labels for display.
 
 The rules (docs/eligibility.md has them with their sources in the seed reports):
@@ -37,8 +37,8 @@ from sqlalchemy.orm import Session
 
 from ..models import AssistanceRules, Household, Standard
 from ..models import rules as defaults
-from .checks import standard_in_force
-from .schedule import county_id_of
+from .areas import county_id_of
+from .standards import standard_in_force
 from .xforms import flat_answers
 
 SUPPLEMENT_AGE = 80

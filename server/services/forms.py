@@ -17,28 +17,37 @@ from sqlalchemy.orm import Session
 
 from ..errors import Duplicate, FormInvalid, InvalidInput, NotFound
 from ..models import Form, FormVersion, User
-from .xforms import FormStructure, form_structure
+from .xforms import HTML_NS, XFORMS_NS, FormStructure, form_structure
 
 log = logging.getLogger(__name__)
 
 XLSFORM_TYPES = (".xlsx", ".xls", ".md", ".csv")
-XFORMS_NS = "http://www.w3.org/2002/xforms"
-HTML_NS = "http://www.w3.org/1999/xhtml"
 
 # Files this server generates for each caller; a form may read no other media.
 GENERATED_MEDIA = ("cases.csv", "villages.csv")
 
+# The formIDs of the questionnaires in forms/ that the server reads by name (forms/README.md).
+HOUSEHOLD_VISIT = "household_visit"  # the home visit, table 1
+APPLICATION = "application"
+DECLARATION = "declaration"
+AUTHORIZATION = "authorization"
+RELATIVE_REGISTRATION = "relative_registration"  # table 2
+REVIEW_APPROVAL = "review_approval"  # table 3
+SPOT_CHECK = "spot_check"  # the county's re-visit of a sampled household
+DEMOCRATIC_APPRAISAL = "democratic_appraisal"
+PUBLICITY_RECORD = "publicity_record"
+
 # Who receives which form on the phone; a new formID gets DEFAULT_ROLES until an admin changes it.
 FORM_ROLES = {
-    "household_visit": ["caseworker", "supervisor", "county"],
-    "application": ["caseworker", "supervisor"],
-    "declaration": ["caseworker", "supervisor"],
-    "authorization": ["caseworker", "supervisor"],
-    "relative_registration": ["caseworker", "supervisor"],
-    "review_approval": ["caseworker", "supervisor", "county"],
-    "spot_check": ["supervisor", "county"],
-    "democratic_appraisal": ["caseworker", "supervisor"],
-    "publicity_record": ["caseworker", "supervisor"],
+    HOUSEHOLD_VISIT: ["caseworker", "supervisor", "county"],
+    APPLICATION: ["caseworker", "supervisor"],
+    DECLARATION: ["caseworker", "supervisor"],
+    AUTHORIZATION: ["caseworker", "supervisor"],
+    RELATIVE_REGISTRATION: ["caseworker", "supervisor"],
+    REVIEW_APPROVAL: ["caseworker", "supervisor", "county"],
+    SPOT_CHECK: ["supervisor", "county"],
+    DEMOCRATIC_APPRAISAL: ["caseworker", "supervisor"],
+    PUBLICITY_RECORD: ["caseworker", "supervisor"],
 }
 DEFAULT_ROLES = ["caseworker", "supervisor", "county"]
 
@@ -69,14 +78,14 @@ def compile_xlsform(source: bytes, filename: str) -> CompiledForm:
         raise FormInvalid(f"pyxform could not read {filename}: {type(error).__name__}: {error}") from None
     xml = result.xform.encode("utf-8")
     root = ET.fromstring(xml)
-    instance = root.find(f"./{{{HTML_NS}}}head/{{{XFORMS_NS}}}model/{{{XFORMS_NS}}}instance")
+    instance = root.find(f"./{HTML_NS}head/{XFORMS_NS}model/{XFORMS_NS}instance")
     data = instance[0] if instance is not None and len(instance) else None
     if data is None or not data.get("id"):
         raise FormInvalid(f"{filename} has no form_id.")
     version = data.get("version") or ""
     if not version:
         raise FormInvalid(f"{filename} has no version: set settings.version (e.g. 2026112301).")
-    title = root.findtext(f"./{{{HTML_NS}}}head/{{{HTML_NS}}}title") or data.get("id")
+    title = root.findtext(f"./{HTML_NS}head/{HTML_NS}title") or data.get("id")
     for name, value, column in (("form_id", data.get("id"), Form.form_id), ("version", version, FormVersion.version),
                                 ("form_title", title, FormVersion.title)):
         if len(value) > column.type.length:
@@ -84,7 +93,7 @@ def compile_xlsform(source: bytes, filename: str) -> CompiledForm:
     media = sorted(
         {
             src.rsplit("/", 1)[-1]
-            for element in root.iter(f"{{{XFORMS_NS}}}instance")
+            for element in root.iter(f"{XFORMS_NS}instance")
             if (src := element.get("src", "")).startswith("jr://file")
         }
     )

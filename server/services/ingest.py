@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,9 +25,10 @@ from ..models import (RESIDENCES, Area, Attachment, Form, FormVersion, Household
                       utcnow)
 from ..storage import LocalStorage, StagedFile
 from . import media, review
-from .areas import is_in_reach, reaches
-from .forms import structure_of, structure_of_version
-from .xforms import FormStructure, InstanceInvalid, answer_instant, answers, find_text, leaves, local, parse_instance
+from .areas import areas_in_reach, is_in_reach, reaches
+from .forms import HOUSEHOLD_VISIT, structure_of_version
+from .xforms import (FormStructure, InstanceInvalid, answer_geopoint, answer_instant, find_text, leaves, local,
+                     parse_instance)
 
 log = logging.getLogger(__name__)
 
@@ -259,7 +259,7 @@ def _expected_files(root, structure: FormStructure) -> dict[str, str]:
 
 
 def _is_new_applicant(form_id: str, root) -> bool:
-    return form_id == "household_visit" and not find_text(root, "case_id") and find_text(root, "is_new_applicant") == "yes"
+    return form_id == HOUSEHOLD_VISIT and not find_text(root, "case_id") and find_text(root, "is_new_applicant") == "yes"
 
 
 def _named_household(session: Session, user: User, root) -> NamedHousehold | None:
@@ -321,31 +321,16 @@ def _new_applicant(session: Session, applicant: dict) -> Household:
 
 
 def _villages_of(session: Session, user: User) -> list[Area]:
-    from .areas import areas_in_reach
-
     return areas_in_reach(session, user, level="village")
 
 
 def _visit_facts(root) -> dict:
-    """Where and when the visit took place, as the form data says (a version's columns)."""
-    facts = {"latitude": None, "longitude": None, "accuracy": None,
-             "started_at": answer_instant(find_text(root, "start")), "ended_at": answer_instant(find_text(root, "end"))}
-    # A geopoint: "latitude longitude altitude accuracy". One that is no position on Earth is left
-    # out, as a missing one is: the checks say the visit has no location.
-    parts = (find_text(root, "location").split() + [""] * 4)[:4]
-    latitude, longitude, _, accuracy = (_finite(part) for part in parts)
-    if latitude is not None and longitude is not None and abs(latitude) <= 90 and abs(longitude) <= 180:
-        facts.update(latitude=latitude, longitude=longitude)
-        facts["accuracy"] = accuracy if accuracy is None or accuracy >= 0 else None
-    return facts
-
-
-def _finite(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
+    """Where and when the visit took place, as the form data says (a version's columns). A position
+    that is no position on Earth is left out, as a missing one is: the checks say the visit has no
+    location."""
+    point = answer_geopoint(find_text(root, "location")) or {"latitude": None, "longitude": None, "accuracy": None}
+    return {"latitude": point["latitude"], "longitude": point["longitude"], "accuracy": point["accuracy"],
+            "started_at": answer_instant(find_text(root, "start")), "ended_at": answer_instant(find_text(root, "end"))}
 
 
 def _check_picture(upload: Upload, is_image: bool, max_pixels: int) -> None:
@@ -396,10 +381,6 @@ def _complete(session: Session, storage: LocalStorage, version: SubmissionVersio
         version.checked_at = None  # its new files are decoded and its checks run again
         session.flush()
     return added
-
-
-def visit_answers(version: SubmissionVersion) -> dict:
-    return answers(parse_instance(version.xml), structure_of(version.form_version).repeats)
 
 
 def sweep_orphans(session: Session, storage: LocalStorage, *, older_than_seconds: float) -> int:

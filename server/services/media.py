@@ -21,6 +21,7 @@ from PIL import ExifTags, Image, UnidentifiedImageError
 from PIL import BmpImagePlugin, GifImagePlugin, IcoImagePlugin, JpegImagePlugin, MpoImagePlugin  # noqa: F401
 from PIL import PngImagePlugin, PpmImagePlugin, TiffImagePlugin, WebPImagePlugin  # noqa: F401
 
+from ..config import LOCAL_TZ
 from .xforms import PLAUSIBLE_YEARS
 
 log = logging.getLogger(__name__)
@@ -126,7 +127,7 @@ def inspect_image(
     *,
     declared_name: str,
     max_pixels: int = 40_000_000,
-    local_tz: str = "Asia/Shanghai",
+    local_tz: str = LOCAL_TZ.key,
 ) -> ImageFacts:
     """Check that the file at `path`, sent under the name `declared_name`, is a picture we accept,
     decode it and read what the review needs from it. Raise ImageRefused saying why when it is not.

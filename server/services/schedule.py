@@ -17,21 +17,20 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload, undefer
 
+from ..config import LOCAL_TZ
 from ..errors import InvalidInput
 from ..models import (CATEGORIES, WORK_CAPACITIES, Area, Form, Household, Submission, SubmissionVersion,
                       VillageRedo, VisitFrequencyRules)
-from .ingest import visit_answers
-from .xforms import answer_date, flat_answers
+from .areas import county_id_of
+from .forms import HOUSEHOLD_VISIT
+from .visits import VisitRecord, record_of
 
 log = logging.getLogger(__name__)
 
-VISIT_FORM = "household_visit"
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")  # the date a caseworker calls "today"
 DUE_STATUSES = ("applicant", "active", "suspended")  # removed households are never due
 ANNUAL_REVIEW_STATUSES = ("active", "suspended")  # applicants are visited by the application itself
 REDO_REASON = ("本村抽查差错率超标，全村重新入户核查 / the village's spot-check error rate exceeded the county's "
@@ -44,11 +43,6 @@ def today() -> date:
 
 
 # --- the rules in force ---------------------------------------------------------------------------
-
-def county_id_of(area: Area) -> int:
-    """The county an area lies in, read from its materialised path "/county/township/village/"."""
-    return int(area.path.strip("/").split("/")[0])
-
 
 def rules_for(session: Session, county_id: int | None, on: date | None = None) -> VisitFrequencyRules:
     """The county's rules in force on a date (its latest row not after it), or the defaults: an
@@ -119,55 +113,31 @@ def _money(value) -> Decimal:
         return Decimal(0)
 
 
-@dataclass(frozen=True)
-class Visit:
-    """A household_visit as the schedule needs it."""
-
-    version: SubmissionVersion
-    visit_date: date
-    outcome: str
-    answers: dict  # groups flattened; members a list of flattened dicts
-
-
-def visit_date(answers: dict, version: SubmissionVersion, received: datetime | None = None) -> date:
-    """The day of a visit: its visit_date answer; failing that, the day (local time) the form was
-    started on the phone, or else received (`received`: the submission's first receipt where the
-    caller has it, so a correction sent later does not move the visit; else this version's).
-    A day after the one the form arrived on counts as no answer: the form refuses a future date, so
-    only a phone's wrong clock or a hand-made submission gives one, and it would put the household's
-    next visit off by as much."""
-    arrived = (received or version.received_at).astimezone(LOCAL_TZ).date()
-    started = version.started_at.astimezone(LOCAL_TZ).date() if version.started_at else None
-    for day in (answer_date(answers.get("visit_date")), started):
-        if day is not None and day <= arrived:
-            return day
-    return arrived
-
-
-def household_visits(session: Session, household: Household) -> list[Visit]:
-    """The household's current household_visit versions, oldest first (visit date, then receipt)."""
+def household_visits(session: Session, household: Household, *, fresh: VisitRecord | None = None) -> list[VisitRecord]:
+    """The records of the household's current household_visit versions, oldest first (visit date,
+    then receipt). `fresh`: a record just read whose version's stored one is not yet written (the
+    checks of that version); it stands for its version's."""
     rows = session.execute(
         select(SubmissionVersion, Submission.created_at)
         .join(Submission, SubmissionVersion.submission_id == Submission.id)
         .join(Form, Form.id == Submission.form_pk)
-        .where(Submission.household_id == household.id, Form.form_id == VISIT_FORM,
+        .where(Submission.household_id == household.id, Form.form_id == HOUSEHOLD_VISIT,
                SubmissionVersion.is_current.is_(True))
-        .options(undefer(SubmissionVersion.xml), selectinload(SubmissionVersion.form_version))
+        .options(undefer(SubmissionVersion.record))
     ).all()
     visits = []
     for version, received in rows:
-        flat = flat_answers(visit_answers(version))
-        on = visit_date(flat, version, received)
-        visits.append((on, received, version.id, Visit(version, on, flat.get("outcome") or "", flat)))
+        record = fresh if fresh is not None and fresh.version_id == version.id else record_of(version)
+        visits.append((record.visit_date, received, version.id, record))
     visits.sort(key=lambda row: row[:3])
     return [row[3] for row in visits]
 
 
-def _latest_done(visits: list[Visit]) -> Visit | None:
+def _latest_done(visits: list[VisitRecord]) -> VisitRecord | None:
     return next((v for v in reversed(visits) if v.outcome == "done"), None)
 
 
-def classify(rules: VisitFrequencyRules, household: Household, visit: Visit | None) -> Classification:
+def classify(rules: VisitFrequencyRules, household: Household, visit: VisitRecord | None) -> Classification:
     """Which frequency rule the household falls under, and why, in words a supervisor can check."""
     yearly = set(rules.yearly_categories.split())
     if household.category and household.category in yearly:
@@ -175,13 +145,13 @@ def classify(rules: VisitFrequencyRules, household: Household, visit: Visit | No
                               f"类别 {household.category}（三无等）每年核查一次 / category {household.category} "
                               f"(三无 and the like): every {rules.yearly_months} months")
     able = set(rules.able_to_work.split())
-    if visit is not None and visit.answers.get("members"):
+    if visit is not None and visit.by_name.get("members"):
         members = [
             {"name": m.get("member_name") or "", "capacity": m.get("work_capacity") or "",
              "operating": _money(m.get("income_operating_gross")), "wage": _money(m.get("income_wage")),
              "wage_proven": m.get("wage_proven") == "yes",
              "other": _money(m.get("income_property")) + _money(m.get("income_transfer"))}
-            for m in visit.answers["members"]
+            for m in visit.by_name["members"]
         ]
         source = f"the visit of {visit.visit_date.isoformat()}"
     else:
@@ -258,9 +228,9 @@ def is_due_for_redo(next_visit_due: date | None, redo_on: date | None) -> bool:
 
 def visited_since(day: date):
     """A condition on Household: a household_visit of it first arrived on or after this local day
-    (a visit's date is never after the day it arrived, see visit_date)."""
+    (a visit's date is never after the day it arrived, see visits.visit_date)."""
     return exists(select(Submission.id).join(Form, Form.id == Submission.form_pk).where(
-        Submission.household_id == Household.id, Form.form_id == VISIT_FORM,
+        Submission.household_id == Household.id, Form.form_id == HOUSEHOLD_VISIT,
         Submission.created_at >= datetime.combine(day, time.min, tzinfo=LOCAL_TZ)))
 
 
@@ -331,18 +301,19 @@ def recompute_due(session: Session, household: Household, *, on: date | None = N
     return due
 
 
-def visit_stored(session: Session, version: SubmissionVersion) -> None:
-    """After a version is stored (by the check worker, services/checking.py): a household_visit
-    moves its household's due date. A failure here never costs the visit: logged, and the date is
-    left for `recompute-due`."""
-    submission = version.submission
-    if submission.household is None or submission.form.form_id != VISIT_FORM:
-        return
+def visit_stored(session: Session, version: SubmissionVersion, record: VisitRecord) -> int | None:
+    """A step after a version's checks (services/checking.py): a household_visit moves its
+    household's due date (it orders no village's redo: None). A failure here never costs the
+    visit: logged, and the date is left for `recompute-due`."""
+    household = version.submission.household
+    if household is None or record.form_id != HOUSEHOLD_VISIT:
+        return None
     try:
         with session.begin_nested():
-            recompute_due(session, submission.household)
+            recompute_due(session, household)
     except Exception:
-        log.exception("could not recompute the due date of household %s", submission.household.case_number)
+        log.exception("could not recompute the due date of household %s", household.case_number)
+    return None
 
 
 # --- lists ----------------------------------------------------------------------------------------

@@ -24,25 +24,21 @@ from sqlalchemy.orm import Session
 
 from ..models import Attachment, Campaign, CountyRules, Flag, Household, SampleItem, SubmissionVersion, utcnow
 from ..models import rules as defaults
-from . import eligibility, ingest, spot_rates  # ingest: only its functions are used, at call time
+from . import eligibility, spot_rates
 from .eligibility import yuan
-from .schedule import today, visit_date
-from .xforms import flat_answers
+from .forms import SPOT_CHECK
+from .schedule import redo_due_on, today
+from .visits import SIGHTS, VisitRecord, record_of
 
 log = logging.getLogger(__name__)
 
-SIGHTS = ("head", "certificate", "passbook", "hukou", "home")
 ITEMS = ("household_size", "members", "head_seen", *(f"sight_{s}" for s in SIGHTS), "income", "category",
          "red_flags", "eligibility")
 LABELS = {
     "household_size": ("共同生活人口", "Household size"),
     "members": ("家庭成员", "Members"),
     "head_seen": ("见到户主本人", "Head of household seen"),
-    "sight_head": ("五见：见低保户/户主", "Five sights: the beneficiary / head of household"),
-    "sight_certificate": ("五见：见低保证", "Five sights: the assistance certificate"),
-    "sight_passbook": ("五见：见存折/一卡通", "Five sights: the passbook or bank card"),
-    "sight_hukou": ("五见：见户口本或身份证", "Five sights: the hukou or ID card"),
-    "sight_home": ("五见：见居住环境", "Five sights: the living conditions"),
+    **{f"sight_{sight}": (f"五见：{zh}", f"Five sights: {en}") for sight, (zh, en) in SIGHTS.items()},
     "income": ("家庭人均月收入", "Per-capita monthly income"),
     "category": ("类别", "Category"),
     "red_flags": ("清退情形", "Red flags"),
@@ -96,10 +92,6 @@ class Facts:
     eligible: bool | None = None
 
 
-def version_answers(version: SubmissionVersion) -> dict:
-    return flat_answers(ingest.visit_answers(version))
-
-
 def _names(values) -> tuple[str, ...]:
     return tuple(sorted("".join(str(value or "").split()) for value in values))  # "张 建国" is "张建国"
 
@@ -131,12 +123,12 @@ def _red_flags(value) -> tuple[str, ...]:
     return tuple(sorted({code for code in str(value or "").split() if code != "none"}))
 
 
-def original_facts(session: Session, household: Household, version: SubmissionVersion | None) -> Facts:
+def original_facts(session: Session, household: Household, original: VisitRecord | None) -> Facts:
     """The original visit's findings when it was done; else the case register's."""
-    answers = version_answers(version) if version is not None else {}
-    if answers.get("outcome") == "done":
+    if original is not None and original.outcome == "done":
+        answers = original.by_name
         members = _member_rows(answers)
-        result = eligibility.compute(session, household, answers, visit_date(answers, version))
+        result = eligibility.compute(session, household, answers, original.visit_date)
         worked_out = result.standard_fen is not None and result.covered_persons > 0
         return Facts(
             source="visit", household_size=len(members), members=_names(m.get("member_name") for m in members),
@@ -152,10 +144,10 @@ def original_facts(session: Session, household: Household, version: SubmissionVe
                  category=household.category, eligible=household.status == "active")
 
 
-def check_facts(session: Session, household: Household, version: SubmissionVersion) -> Facts:
-    answers = version_answers(version)
+def check_facts(session: Session, household: Household, check: VisitRecord) -> Facts:
+    answers = check.by_name
     members = _member_rows(answers)
-    result = eligibility.compute(session, household, answers, visit_date(answers, version)) if members else None
+    result = eligibility.compute(session, household, answers, check.visit_date) if members else None
     return Facts(
         source="check", household_size=_integer(answers.get("household_size_found")),
         members=_names(m.get("member_name") for m in members),
@@ -311,16 +303,14 @@ def sample_item_for(session: Session, version: SubmissionVersion, *, lock: bool 
     return session.scalar(attached) or session.scalar(open_items)
 
 
-def compare_item(session: Session, item: SampleItem, version: SubmissionVersion) -> None:
-    """Compare the re-visit with the original and store the items and the result (flushed).
+def compare_item(session: Session, item: SampleItem, check: VisitRecord) -> None:
+    """Compare the re-visit with the original (their records) and store the items and the result
+    (flushed).
 
     A re-visit that did not take place (nobody at home, refused, moved) stores its outcome and no
     result: the household still awaits its check, and the checker's next re-visit of it attaches here."""
-    from .checks import _choice_labels
-
     household = item.household
-    answers = version_answers(version)
-    outcome = answers.get("outcome") or ""
+    outcome = check.outcome
     if outcome != "done":
         item.comparison = [{"item": "outcome", "original": None, "check": outcome, "agrees": None, "error": False,
                             "reason": "抽查未能完成入户，无法比对；请再次入户。 The re-visit did not take place "
@@ -329,24 +319,26 @@ def compare_item(session: Session, item: SampleItem, version: SubmissionVersion)
         session.flush()
         return
     original_version = _current_version(session, item.original_submission_id)
-    rules = comparison_rules(session, item.campaign.county_id, visit_date(answers, version))
-    labels = _choice_labels(version.form_version.md5, version.form_version.xml, "red_flags")
-    items = compare(original_facts(session, household, original_version), check_facts(session, household, version),
-                    rules, labels)
+    original = record_of(original_version) if original_version is not None else None
+    rules = comparison_rules(session, item.campaign.county_id, check.visit_date)
+    labels = {**(original.choice_labels("red_flags") if original else {}), **check.choice_labels("red_flags")}
+    items = compare(original_facts(session, household, original), check_facts(session, household, check), rules, labels)
     item.comparison = items
     item.result = result_of(items)
     item.checked_at = utcnow()
     session.flush()
 
 
-def received(session: Session, version: SubmissionVersion) -> SampleItem | None:
-    """Called by ingest for every new version: a spot check is filed under its sample item and
-    compared; a correction is compared again. Never costs the submission: a failure leaves a flag."""
-    if version.submission.form.form_id != "spot_check":
+def received(session: Session, version: SubmissionVersion, record: VisitRecord) -> int | None:
+    """A step after a version's checks (services/checking.py): a spot check is filed under its
+    sample item and compared with the original; a correction is compared again. Returns the item's
+    village when an open redo order (this result's, or an earlier one) has due dates to move.
+    Never costs the submission: a failure leaves a flag."""
+    if record.form_id != SPOT_CHECK:
         return None
     try:
         with session.begin_nested():
-            return _attach(session, version)
+            item = _attach(session, version, record)
     except Exception:
         log.exception("comparing spot check %s failed", version.instance_id)
         session.expire(version, ["flags"])
@@ -355,9 +347,10 @@ def received(session: Session, version: SubmissionVersion) -> SampleItem | None:
                                  "failed; compare them by hand.", figures={}))
         session.flush()
         return None
+    return item.village_id if item is not None and redo_due_on(session, item.village_id) else None
 
 
-def _attach(session: Session, version: SubmissionVersion) -> SampleItem | None:
+def _attach(session: Session, version: SubmissionVersion, record: VisitRecord) -> SampleItem | None:
     submission = version.submission
     # A correction that names another household leaves the first household's item open again.
     for stale in session.scalars(select(SampleItem).where(SampleItem.check_submission_id == submission.id,
@@ -367,7 +360,7 @@ def _attach(session: Session, version: SubmissionVersion) -> SampleItem | None:
     if item is None:
         return None  # kept, not attached: the check flags it (assignment_flags)
     item.check_submission_id = submission.id
-    compare_item(session, item, version)
+    compare_item(session, item, record)
     spot_rates.result_recorded(session, item)  # an error may order the village to redo its review
     return item
 

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from sqlalchemy import and_, exists, func, not_, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, selectinload, undefer
 
 from ..errors import NotFound
-from ..models import Area, Household, Submission, SubmissionVersion, User, user_areas
+from ..models import Area, Form, Household, Submission, SubmissionVersion, User, user_areas
 from .areas import reach_condition
+from .forms import HOUSEHOLD_VISIT
 
 
 def visible_to(user: User):
@@ -76,6 +77,7 @@ def submission_in_reach(session: Session, user: User, submission_id: int) -> Sub
         current_versions(user)
         .where(Submission.id == submission_id)
         .options(
+            undefer(SubmissionVersion.record),
             selectinload(SubmissionVersion.attachments),
             selectinload(SubmissionVersion.form_version),
             selectinload(SubmissionVersion.submission).selectinload(Submission.versions).options(
@@ -90,12 +92,10 @@ def submission_in_reach(session: Session, user: User, submission_id: int) -> Sub
 def latest_household_visits(*conditions):
     """A subquery (household_id, submission_id) of each household's latest home visit, among those
     meeting `conditions`: one grouped scan instead of a lookup per household."""
-    from ..models import Form
-
     return (
         select(Submission.household_id, func.max(Submission.id).label("submission_id"))
         .join(Form, Form.id == Submission.form_pk)
-        .where(Form.form_id == "household_visit", Submission.household_id.is_not(None), *conditions)
+        .where(Form.form_id == HOUSEHOLD_VISIT, Submission.household_id.is_not(None), *conditions)
         .group_by(Submission.household_id)
         .subquery()
     )

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import functools
+import math
+import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
 from defusedxml import ElementTree as SafeET
@@ -29,10 +32,21 @@ class FormStructure:
     image_fields: frozenset[str]
     repeats: frozenset[str]          # paths of repeat groups, e.g. "members"
     names_a_household: bool          # a household's form: it asks case_id
+    # The form's own choice lists: list name -> choice name -> language ("zh", "en") -> label. Lists
+    # read from a file (cases.csv, villages.csv) are not here: their labels are the server's data.
+    choices: Mapping[str, Mapping[str, Mapping[str, str]]] = field(default_factory=dict)
+    # Questions answered from a choice list: path -> (list name, several choices allowed).
+    selects: Mapping[str, tuple[str, bool]] = field(default_factory=dict)
 
 
 def local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
+
+
+def _language(lang: str) -> str:
+    """A translation's language code: "Chinese (zh)" -> "zh"; the whole name when it gives none."""
+    found = re.search(r"\(([^()]+)\)\s*$", lang)
+    return found.group(1) if found else lang
 
 
 @functools.lru_cache(maxsize=256)
@@ -54,12 +68,45 @@ def form_structure(xml: bytes) -> FormStructure:
         if (u.get("mediatype") or "").startswith("image/")
     }
     repeats = {relative(r.get("nodeset", "")) for r in root.iter(f"{XFORMS_NS}repeat")}
+    selects = {}
+    for tag, multiple in (("select1", False), ("select", True)):
+        for question in root.iter(f"{XFORMS_NS}{tag}"):
+            itemset = question.find(f"{XFORMS_NS}itemset")
+            listed = re.match(r"instance\('([^']+)'\)", itemset.get("nodeset", "")) if itemset is not None else None
+            if listed:
+                selects[relative(question.get("ref", ""))] = (listed.group(1), multiple)
     return FormStructure(local(data.tag), frozenset(binary), frozenset(images & binary), frozenset(repeats),
-                         names_a_household=any(local(child.tag) == "case_id" for child in data))
+                         names_a_household=any(local(child.tag) == "case_id" for child in data),
+                         choices=_choice_lists(model), selects=selects)
+
+
+def _choice_lists(model: ET.Element) -> dict[str, dict[str, dict[str, str]]]:
+    """The choice lists of the form's secondary instances with their labels in each language, read
+    from the itext translations (or an item's own label in a form without translations)."""
+    texts: dict[str, dict[str, str]] = {}
+    itext = model.find(f"{XFORMS_NS}itext")
+    for translation in itext.findall(f"{XFORMS_NS}translation") if itext is not None else []:
+        language = _language(translation.get("lang", ""))
+        for text in translation.findall(f"{XFORMS_NS}text"):
+            value = text.find(f"{XFORMS_NS}value")
+            texts.setdefault(text.get("id", ""), {})[language] = "".join(value.itertext()).strip() if value is not None else ""
+    lists = {}
+    for instance in model.findall(f"{XFORMS_NS}instance")[1:]:  # the first is the form's data
+        if instance.get("src") or not instance.get("id"):
+            continue
+        items = {}
+        for item in instance.iter(f"{XFORMS_NS}item"):
+            name = (item.findtext(f"{XFORMS_NS}name") or "").strip()
+            own = item.findtext(f"{XFORMS_NS}label")
+            items[name] = dict(texts.get((item.findtext(f"{XFORMS_NS}itextId") or "").strip(), {}))
+            if own is not None and not items[name]:
+                items[name] = {"": own.strip()}
+        lists[instance.get("id")] = items
+    return lists
 
 
 # Deepest element nesting accepted in form data, the root being level 1: our forms nest groups and
-# repeats a few levels deep; the walks over an instance (leaves, answers) recurse once per level.
+# repeats a few levels deep; the walks over an instance (leaves, the visit record's) recurse once per level.
 MAX_DEPTH = 64
 _BELOW_MAX_DEPTH = "/".join(["*"] * MAX_DEPTH)  # an element at level MAX_DEPTH + 1
 
@@ -95,21 +142,6 @@ def find_text(root: ET.Element, path: str) -> str:
     return (element.text or "").strip() if element is not None and not len(element) else ""
 
 
-def answers(root: ET.Element, repeats: frozenset[str], path: str = "") -> dict:
-    """The instance as nested dicts; repeat groups become lists of dicts."""
-    result: dict = {}
-    for child in root:
-        name = local(child.tag)
-        child_path = f"{path}/{name}" if path else name
-        if child_path in repeats:
-            result.setdefault(name, []).append(answers(child, repeats, child_path))
-        elif len(child):
-            result[name] = answers(child, repeats, child_path)
-        else:
-            result[name] = (child.text or "").strip()
-    return result
-
-
 def flat_answers(tree: dict) -> dict:
     """Answers by field name with groups dissolved (names are unique in our forms); repeats stay
     lists of flat dicts."""
@@ -143,3 +175,22 @@ def answer_instant(text: str | None) -> datetime | None:
     except (ValueError, OverflowError):
         return None
     return moment
+
+
+def answer_geopoint(text: str | None) -> dict | None:
+    """A geopoint answer, "latitude longitude altitude accuracy", as {latitude, longitude, altitude,
+    accuracy}; None when it is no position on Earth (a missing one is none either). An accuracy or
+    altitude that is not a number, or a negative accuracy, is None."""
+    latitude, longitude, altitude, accuracy = (_finite(part) for part in ((text or "").split() + [""] * 4)[:4])
+    if latitude is None or longitude is None or abs(latitude) > 90 or abs(longitude) > 180:
+        return None
+    return {"latitude": latitude, "longitude": longitude, "altitude": altitude,
+            "accuracy": accuracy if accuracy is None or accuracy >= 0 else None}
+
+
+def _finite(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
