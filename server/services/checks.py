@@ -16,7 +16,7 @@ case_id; the rest is for household_visit and spot_check only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from geopy.distance import geodesic
 from sqlalchemy import cast, func, literal, or_, select

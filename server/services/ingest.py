@@ -336,6 +336,7 @@ def _visit_facts(root) -> dict:
 def _check_picture(upload: Upload, is_image: bool, max_pixels: int) -> None:
     """Check a picture's header, once per upload (kept across the write phase's retries)."""
     if is_image and upload.header is None:
+        upload.staged.to_disk()  # a first part may still be in memory (StagedFile); the header is read from its file
         try:
             upload.header = media.check_image(upload.staged.path, declared_name=upload.filename, max_pixels=max_pixels)
         except media.ImageRefused as error:
